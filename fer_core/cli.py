@@ -1,0 +1,194 @@
+"""``python -m fer_core``: train, evaluate, predict and inspect from the command line.
+
+Bad input of any kind ends with exit code 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from .errors import FerError
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+class ProgressBar:
+    """A one-line text progress bar for training, written to a stream (stderr)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 28):
+        self.stream = stream
+        self.width = width
+        self._last_draw = 0.0
+
+    def __call__(self, progress) -> None:
+        now = time.monotonic()
+        if progress.stage == "batch_end" and now - self._last_draw < 0.2 and progress.batch != progress.batches:
+            return
+        self._last_draw = now
+        if progress.stage == "epoch_end":
+            m = progress.metrics
+            self.stream.write(f"\repoch {progress.epoch}/{progress.epochs}  loss {m.get('loss', 0):.4f}  "
+                              f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', 0):.4f}  "
+                              f"val_acc {m.get('val_accuracy', 0):.4f}  ({progress.history.get('epoch_seconds', [0])[-1]:.0f}s)"
+                              + " " * 10 + "\n")
+        elif progress.stage == "batch_end":
+            filled = int(self.width * progress.batch / max(progress.batches, 1))
+            eta = f"ETA {_clock(progress.eta_s)}" if progress.eta_s is not None else ""
+            self.stream.write(f"\repoch {progress.epoch}/{progress.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
+                              f"{progress.batch}/{progress.batches}  loss {progress.metrics.get('loss', 0):.4f}  {eta}   ")
+        elif progress.stage == "train_end" and progress.message:
+            self.stream.write(f"saved {progress.message}\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _add_train_parser(commands) -> None:
+    from .train import TrainConfig
+
+    parser = commands.add_parser("train", help="train a model on FER2013 and save it with its model card")
+    parser.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz) or image folder")
+    parser.add_argument("--out", required=True, help="where to write the model (.keras); the card goes beside it")
+    parser.add_argument("--run-dir", help="checkpoint folder (default: runs/<out name>)")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing model at --out")
+    parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if f.name == "arch":
+            flag = "--arch"
+        if isinstance(default, bool):
+            parser.add_argument(flag, type=_parse_bool, default=default, metavar="yes|no",
+                                help=f"(default: {'yes' if default else 'no'})")
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "yes", "true", "on"):
+        return True
+    if lowered in ("0", "no", "false", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+
+
+def _run_train(args) -> int:
+    from .data import load_dataset
+    from .train import TrainConfig, train
+
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
+    _report_skipped(data)
+    result = train(config, data, [ProgressBar()], out_path=args.out, run_dir=args.run_dir,
+                   resume=args.resume, overwrite=args.overwrite)
+    val = result.card["metrics"][result.card["validation_split"]]
+    print(f"{result.model_path}: {result.card['validation_split']} accuracy {val['accuracy']:.4f}, "
+          f"macro-F1 {val['macro_f1']:.4f}, trained {result.seconds:.0f}s")
+    return 0
+
+
+def _report_skipped(data) -> None:
+    if data.skipped:
+        detail = ", ".join(f"{count} {why}" for why, count in data.skipped.items())
+        print(f"{data.source}: skipped {sum(data.skipped.values())} bad rows ({detail})", file=sys.stderr)
+
+
+def _run_evaluate(args) -> int:
+    from .data import load_dataset
+    from .predict import Predictor
+
+    predictor = Predictor.load(args.model)
+    data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
+    _report_skipped(data)
+    subset = data.subset(args.split)
+    evaluation = predictor.evaluate(subset.images, subset.labels, split=args.split or "all", tta=args.tta)
+    if args.json:
+        print(json.dumps(evaluation.to_dict()))
+        return 0
+    print(f"{args.model} on {args.split or 'all rows'} ({evaluation.n} faces): accuracy {evaluation.accuracy:.4f}  "
+          f"loss {evaluation.loss:.4f}  macro-F1 {evaluation.macro_f1:.4f}  ECE {evaluation.ece:.4f}")
+    print(f"{'class':>9} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+    for name, row in evaluation.per_class.items():
+        print(f"{name:>9} {row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:6.3f} {row['support']:8d}")
+    return 0
+
+
+def _run_predict(args) -> int:
+    from .predict import Predictor
+
+    predictor = Predictor.load(args.model)
+    faces = predictor.predict(args.image, whole_image_if_no_face=args.whole_image)
+    if args.json:
+        print(json.dumps({"faces": [face.to_dict() for face in faces]}))
+        return 0
+    if not faces:
+        print(f"{args.image}: no face found (try --whole-image)")
+    for index, face in enumerate(faces, start=1):
+        where = "whole image" if face.whole_image else f"box {face.box}"
+        print(f"face {index} ({where}): {face.label} {face.confidence:.0%}")
+    return 0
+
+
+def _run_info(args) -> int:
+    from .info import describe
+
+    print(json.dumps(describe(args.path), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m fer_core`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m fer_core",
+                                     description="Facial expression recognition on FER2013: train, evaluate, predict.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train_parser(commands)
+
+    evaluate = commands.add_parser("evaluate", help="measure a model on a dataset (accuracy, F1, confusion matrix)")
+    evaluate.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
+    evaluate.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz) or image folder")
+    evaluate.add_argument("--split", help="Training, PublicTest, ... (default: every row)")
+    evaluate.add_argument("--tta", action="store_true", help="average with the mirrored face")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
+
+    predict = commands.add_parser("predict", help="find the faces in a photo and classify their expressions")
+    predict.add_argument("image", help="a photo (jpg, png, webp, bmp, ...)")
+    predict.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
+    predict.add_argument("--whole-image", action="store_true", help="classify the whole picture when no face is found")
+    predict.add_argument("--json", action="store_true", help='print {"faces": [...]} as JSON')
+
+    info = commands.add_parser("info", help="what a dataset or model file holds")
+    info.add_argument("path", help="a dataset (CSV, .gz, folder) or a .keras model")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    _quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info}
+    try:
+        return runners[args.command](args)
+    except FerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; a training run can continue with --resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,117 @@
+"""Metrics for a model on a set of faces: accuracy, loss, per-class P/R/F1, confusion matrix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .labels import EMOTIONS
+
+ECE_BINS = 15
+
+
+@dataclass
+class Evaluation:
+    """Everything ``evaluate`` measures; ``to_dict`` is the CLI's ``--json`` output."""
+
+    split: str
+    n: int
+    accuracy: float
+    loss: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion_matrix: list[list[int]]
+    confusion_matrix_normalized: list[list[float]]
+    ece: float
+    tta: bool
+    temperature: float = 1.0
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def predict_probabilities(model, images: np.ndarray, *, tta: bool = False, batch_size: int = 256,
+                          temperature: float = 1.0) -> np.ndarray:
+    """Softmax outputs (N x 7) for uint8 faces (N x 48 x 48); ``tta`` averages with the mirror."""
+    x = images.astype(np.float32)[..., None]
+    probabilities = _batched(model, x, batch_size)
+    if tta:
+        probabilities = (probabilities + _batched(model, x[:, :, ::-1, :], batch_size)) / 2
+    return apply_temperature(probabilities, temperature)
+
+
+def _batched(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    chunks = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, len(EMOTIONS)))
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Rescale probabilities as softmax(log p / T); T = 1 returns them unchanged."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int = len(EMOTIONS)) -> np.ndarray:
+    """Counts: rows are true classes, columns predicted classes."""
+    flat = np.bincount(labels * num_classes + predicted, minlength=num_classes * num_classes)
+    return flat.reshape(num_classes, num_classes)
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, *, split: str = "",
+                               tta: bool = False, temperature: float = 1.0,
+                               class_names: tuple[str, ...] = EMOTIONS) -> Evaluation:
+    """Compute every metric from predicted probabilities and true labels."""
+    if len(labels) == 0:
+        raise ValueError("cannot evaluate on zero faces")
+    predicted = probabilities.argmax(axis=1)
+    counts = confusion_matrix(labels, predicted, len(class_names))
+    true_positive = np.diag(counts).astype(np.float64)
+    predicted_totals = counts.sum(axis=0)
+    true_totals = counts.sum(axis=1)
+    precision = np.divide(true_positive, predicted_totals, out=np.zeros_like(true_positive),
+                          where=predicted_totals > 0)
+    recall = np.divide(true_positive, true_totals, out=np.zeros_like(true_positive), where=true_totals > 0)
+    denominator = precision + recall
+    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(true_positive),
+                   where=denominator > 0)
+    present = true_totals > 0
+    loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)))
+    per_class = {
+        name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+               "support": int(true_totals[i])}
+        for i, name in enumerate(class_names)
+    }
+    normalized = np.divide(counts, true_totals[:, None], out=np.zeros(counts.shape), where=true_totals[:, None] > 0)
+    return Evaluation(
+        split=split, n=int(len(labels)), accuracy=float(np.mean(predicted == labels)), loss=float(loss),
+        macro_f1=float(f1[present].mean()), per_class=per_class, confusion_matrix=counts.tolist(),
+        confusion_matrix_normalized=np.round(normalized, 4).tolist(),
+        ece=expected_calibration_error(probabilities, labels), tta=tta, temperature=temperature,
+    )
+
+
+def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False,
+                   temperature: float = 1.0) -> Evaluation:
+    """Run ``model`` over uint8 faces (N x 48 x 48) and measure it against ``labels``."""
+    probabilities = predict_probabilities(model, images, tta=tta, temperature=temperature)
+    return metrics_from_probabilities(probabilities, labels, split=split, tta=tta, temperature=temperature)

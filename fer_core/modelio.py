@@ -1,0 +1,103 @@
+"""Loading and saving ``.keras`` models and their JSON model cards, safely and atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+from .labels import INPUT_SHAPE, NUM_CLASSES
+
+PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def card_path(model_path: str | os.PathLike) -> Path:
+    """The model card that sits beside a model: ``x.keras`` -> ``x.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def load_keras_model(path: str | os.PathLike):
+    """Load a ``.keras`` file in safe mode and check it maps 48x48x1 faces to 7 probabilities."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head[:2] in PICKLE_MAGIC or path.suffix.lower() in (".pkl", ".pickle", ".p", ".joblib"):
+        raise ModelError(f"{path}: this is a pickle file; pickles run code when loaded, so they are "
+                         "refused. Save the model with model.save('name.keras') instead")
+    if path.suffix.lower() != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras .keras model file (expected a zip archive written by "
+                         "model.save('name.keras'))")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a broken archive
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{path}: the model cannot be loaded ({reason})") from None
+    check_contract(model, path)
+    return model
+
+
+def check_contract(model, where: str | os.PathLike) -> None:
+    """Raise ModelError unless the model takes (None, 48, 48, 1) and returns (None, 7)."""
+    input_shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    output_shape = tuple(model.output_shape[1:]) if not isinstance(model.output_shape, list) else None
+    if input_shape != INPUT_SHAPE:
+        raise ModelError(f"{where}: the model takes input of shape {model.input_shape}; expected "
+                         f"(None, {', '.join(map(str, INPUT_SHAPE))}) grayscale 48x48 faces")
+    if output_shape != (NUM_CLASSES,):
+        raise ModelError(f"{where}: the model outputs shape {model.output_shape}; expected "
+                         f"(None, {NUM_CLASSES}) probabilities for the seven FER2013 classes")
+
+
+def save_model_atomically(model, path: str | os.PathLike) -> Path:
+    """Write ``model`` to ``path`` via a temporary file and a rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomically(data: Any, path: str | os.PathLike) -> Path:
+    """Write JSON via a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=2)
+            stream.write("\n")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_card(model_path: str | os.PathLike) -> dict:
+    """The model card beside ``model_path`` ({} when there is none); ModelError when it is not JSON."""
+    path = card_path(model_path)
+    if not path.exists():
+        return {}
+    try:
+        card = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path}: the model card is not valid JSON ({error})") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{path}: the model card must be a JSON object")
+    return card

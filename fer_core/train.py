@@ -1,0 +1,421 @@
+"""Training: ``TrainConfig`` in, a ``.keras`` model and its model card out.
+
+A run keeps its state in a run folder: the model after every completed epoch (with the
+optimizer state, so ``resume=True`` continues exactly where an interrupted run stopped),
+the best model so far on the validation split, and ``state.json`` with the history. The
+final model is written to ``out_path`` atomically, only after training succeeded, so a
+failed or stopped run never replaces a good model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .data import Dataset
+from .errors import TrainingError
+from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
+from .progress import KerasProgressBridge, Progress, ProgressCallback
+
+SCHEDULES = ("cosine", "plateau", "constant")
+OPTIMIZERS = ("adamw", "adam", "sgd")
+CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run; the model card records it verbatim."""
+
+    arch: str = "vgg_fer_s"  # a name from models.ARCHITECTURES
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 1e-3  # peak learning rate
+    optimizer: str = "adamw"  # adamw | adam | sgd (Nesterov momentum 0.9)
+    weight_decay: float = 1e-4  # AdamW / SGD decoupled weight decay
+    schedule: str = "cosine"  # cosine (after warm-up) | plateau (halve on a stalled val loss) | constant
+    warmup_epochs: int = 2
+    augment: bool = True
+    flip: bool = True  # random horizontal flips
+    shift: float = 0.1  # random translation, fraction of the image
+    rotation_degrees: float = 10.0
+    zoom: float = 0.1
+    erasing: float = 0.0  # probability of erasing a random patch (0: off)
+    class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
+    label_smoothing: float = 0.0
+    seed: int = 42
+    early_stopping_patience: int = 0  # epochs without val-accuracy gain before stopping (0: never)
+    train_split: str = "Training"
+    val_split: str = "PublicTest"  # when the data lacks it, a stratified 10% of train is held out
+    mixed_precision: bool = False  # bfloat16 compute: ~2x faster on CPUs with AMX, and on GPUs
+    max_train_samples: int = 0  # 0: all; otherwise a random subset (smoke runs, tests)
+
+    def __post_init__(self) -> None:
+        from .models import ARCHITECTURES
+
+        problems = []
+        if self.arch not in ARCHITECTURES:
+            problems.append(f"arch {self.arch!r} is unknown; choose one of {', '.join(ARCHITECTURES)}")
+        if self.epochs < 1:
+            problems.append("epochs must be at least 1")
+        if self.batch_size < 1:
+            problems.append("batch_size must be at least 1")
+        if not self.learning_rate > 0:
+            problems.append("learning_rate must be positive")
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
+                                     ("class_weighting", self.class_weighting, CLASS_WEIGHTINGS)):
+            if value not in allowed:
+                problems.append(f"{name} {value!r} is unknown; choose one of {', '.join(allowed)}")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append("label_smoothing must be in [0, 1)")
+        if not 0 <= self.erasing <= 1:
+            problems.append("erasing must be a probability in [0, 1]")
+        if problems:
+            raise TrainingError("invalid training settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """A config from a dict (a model card's ``config``), ignoring unknown keys."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: where the model went, its card, and how the run ended."""
+
+    model_path: Path | None
+    card: dict
+    history: dict[str, list[float]]
+    stopped_early: bool = False
+    stopped_by_request: bool = False
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def learning_rate_at(config: TrainConfig, epoch: int) -> float:
+    """The learning rate for 0-based ``epoch``: linear warm-up, then cosine decay (or constant)."""
+    if epoch < config.warmup_epochs:
+        return config.learning_rate * (epoch + 1) / (config.warmup_epochs + 1)
+    if config.schedule != "cosine":
+        return config.learning_rate
+    span = max(config.epochs - config.warmup_epochs, 1)
+    progress = (epoch - config.warmup_epochs) / span
+    return 0.5 * config.learning_rate * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def class_weights(labels: np.ndarray, mode: str) -> dict[int, float] | None:
+    """Per-class loss weights: None, balanced (n / (k * count)), or its square root."""
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (NUM_CLASSES * np.maximum(counts, 1)), 0.0)
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def split_train_val(data: Dataset, config: TrainConfig) -> tuple[Dataset, Dataset, str]:
+    """The training rows and the validation rows; the name says where validation came from."""
+    if config.train_split not in set(data.splits.tolist()):
+        raise TrainingError(f"{data.source}: no rows in the training split {config.train_split!r}; "
+                            f"the data has {', '.join(data.split_names)}")
+    train = data.subset(config.train_split)
+    if config.val_split in set(data.splits.tolist()) and config.val_split != config.train_split:
+        return train, data.subset(config.val_split), config.val_split
+    rng = np.random.default_rng(config.seed)
+    held_out = np.zeros(len(train), dtype=bool)
+    for label in np.unique(train.labels):
+        rows = np.flatnonzero(train.labels == label)
+        held_out[rng.choice(rows, size=max(1, len(rows) // 10), replace=False)] = True
+    keep, hold = ~held_out, held_out
+    make = lambda m, name: Dataset(train.images[m], train.labels[m], np.full(m.sum(), name),
+                                   train.source, train.fingerprint)
+    return make(keep, config.train_split), make(hold, "held-out 10%"), "held-out 10% of " + config.train_split
+
+
+def augmentation_layers(config: TrainConfig, seed: int) -> list:
+    """Keras preprocessing layers that augment during training only (identity at inference)."""
+    from keras import layers
+
+    if not config.augment:
+        return []
+    augment = []
+    if config.flip:
+        augment.append(layers.RandomFlip("horizontal", seed=seed))
+    if config.rotation_degrees:
+        augment.append(layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=seed))
+    if config.shift:
+        augment.append(layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=seed))
+    if config.zoom:
+        augment.append(layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed))
+    if config.erasing:
+        augment.append(layers.RandomErasing(factor=config.erasing, scale=(0.02, 0.15), seed=seed))
+    return augment
+
+
+def _make_optimizer(config: TrainConfig):
+    import keras
+
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(config.learning_rate, momentum=0.9, nesterov=True,
+                                    weight_decay=config.weight_decay or None)
+    return keras.optimizers.Adam(config.learning_rate)
+
+
+def _build_training_model(config: TrainConfig):
+    """The architecture wrapped with augmentation layers, compiled."""
+    import keras
+
+    from .models import build_model
+
+    core = build_model(config.arch)
+    training_model = keras.Sequential([keras.Input(INPUT_SHAPE), *augmentation_layers(config, config.seed), core],
+                                      name=f"train_{config.arch}")
+    training_model.compile(
+        optimizer=_make_optimizer(config),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return training_model
+
+
+def _core_of(training_model, arch: str):
+    """The inference model inside a training model, rebuilt in float32 with the trained weights."""
+    from .models import build_model
+
+    inner = training_model.layers[-1]
+    model = build_model(arch)
+    model.set_weights(inner.get_weights())
+    return model
+
+
+class _RunState:
+    """The run folder: per-epoch checkpoints, the best model, and state.json."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.state_file = run_dir / "state.json"
+        self.best_file = run_dir / "best.keras"
+
+    def load(self) -> dict | None:
+        import json
+
+        if not self.state_file.exists():
+            return None
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            raise TrainingError(f"{self.state_file}: the run state is unreadable; delete the run folder "
+                                "to start over") from None
+
+    def save_epoch(self, training_model, state: dict) -> str:
+        """Write this epoch's checkpoint, then point state.json at it, then drop the previous one."""
+        from .modelio import save_model_atomically, write_json_atomically
+
+        checkpoint = self.run_dir / f"epoch_{state['epochs_done']:03d}.keras"
+        save_model_atomically(training_model, checkpoint)
+        previous = state.get("checkpoint")
+        write_json_atomically({**state, "checkpoint": checkpoint.name}, self.state_file)
+        if previous and previous != checkpoint.name:
+            (self.run_dir / previous).unlink(missing_ok=True)
+        return checkpoint.name
+
+
+def _checkpoint_callback(run: _RunState, state: dict, bridge: KerasProgressBridge, monitor: str):
+    import keras
+
+    from .modelio import save_model_atomically
+
+    class RunCheckpoint(keras.callbacks.Callback):
+        """After each completed epoch: the epoch checkpoint, the best model, state.json."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if bridge.stopped_by_request:
+                return  # a partial epoch is not a checkpoint to resume from
+            value = float((logs or {}).get(monitor, float("nan")))
+            if not math.isnan(value) and value > state.get("best_value", -math.inf):
+                save_model_atomically(self.model, run.best_file)
+                state.update(best_value=value, best_epoch=epoch + 1)
+            state["epochs_done"] = epoch + 1
+            state["history"] = bridge.history
+            state["seconds"] = state.get("seconds_before", 0.0) + (time.monotonic() - state["_started"])
+            state["checkpoint"] = run.save_epoch(self.model, {k: v for k, v in state.items() if not k.startswith("_")})
+
+    return RunCheckpoint()
+
+
+def train(
+    config: TrainConfig,
+    data: Dataset,
+    callbacks: list[ProgressCallback] | tuple = (),
+    *,
+    out_path: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
+    """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``."""
+    import keras
+
+    from .modelio import load_keras_model, save_model_atomically, write_json_atomically
+
+    out = Path(out_path) if out_path else None
+    if out is not None:
+        if out.suffix != ".keras":
+            raise TrainingError(f"{out}: the output must be a .keras file")
+        if out.exists() and not overwrite and not resume:
+            raise TrainingError(f"{out}: a model with this name exists; choose another name or pass "
+                                "overwrite=True (--overwrite) to replace it")
+        _check_writable(out.parent)
+    run = _RunState(Path(run_dir) if run_dir else _default_run_dir(out, config))
+    _check_writable(run.run_dir)
+    previous = run.load()
+    if previous and not resume:
+        if out is None:
+            raise TrainingError(f"{run.run_dir}: a previous run is there; pass resume=True to continue it")
+        shutil.rmtree(run.run_dir)
+        run.run_dir.mkdir(parents=True)
+        previous = None
+    if resume and previous and previous.get("config", {}).get("arch") != config.arch:
+        raise TrainingError(f"{run.run_dir}: the run to resume trained {previous['config'].get('arch')!r}, "
+                            f"not {config.arch!r}")
+
+    train_data, val_data, val_name = split_train_val(data, config)
+    if config.max_train_samples and len(train_data) > config.max_train_samples:
+        pick = np.sort(np.random.default_rng(config.seed).choice(len(train_data), config.max_train_samples, replace=False))
+        train_data = Dataset(train_data.images[pick], train_data.labels[pick], train_data.splits[pick],
+                             train_data.source, train_data.fingerprint)
+
+    keras.utils.set_random_seed(config.seed)
+    previous_policy = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
+    try:
+        if resume and previous:
+            training_model = keras.models.load_model(run.run_dir / previous["checkpoint"], safe_mode=True)
+            state = {**previous, "config": asdict(config)}
+        else:
+            training_model = _build_training_model(config)
+            state = {"config": asdict(config), "epochs_done": 0, "history": {}}
+        state["_started"] = time.monotonic()
+        state["seconds_before"] = state.get("seconds", 0.0)
+        initial_epoch = int(state["epochs_done"])
+        history: dict[str, list[float]] = {k: list(v) for k, v in state.get("history", {}).items()}
+
+        x_train = train_data.images.astype(np.float32)[..., None]
+        y_train = keras.utils.to_categorical(train_data.labels, NUM_CLASSES)
+        x_val = val_data.images.astype(np.float32)[..., None]
+        y_val = keras.utils.to_categorical(val_data.labels, NUM_CLASSES)
+        batches = math.ceil(len(x_train) / config.batch_size)
+        bridge = KerasProgressBridge(list(callbacks), config.epochs, batches, history,
+                                     should_stop=stop_event.is_set if stop_event else None)
+        keras_callbacks = [bridge, _checkpoint_callback(run, state, bridge, "val_accuracy")]
+        if config.schedule == "plateau":
+            keras_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3))
+        else:
+            keras_callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_at(config, epoch)))
+        if config.early_stopping_patience:
+            keras_callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy",
+                                                                 patience=config.early_stopping_patience))
+        if initial_epoch < config.epochs and not (stop_event and stop_event.is_set()):
+            training_model.fit(
+                x_train, y_train, batch_size=config.batch_size, epochs=config.epochs, initial_epoch=initial_epoch,
+                validation_data=(x_val, y_val), class_weight=class_weights(train_data.labels, config.class_weighting),
+                callbacks=keras_callbacks, shuffle=True, verbose=0,
+            )
+        if not run.best_file.exists():
+            raise TrainingError("training stopped before the first epoch finished; nothing was saved")
+        best_training_model = keras.models.load_model(run.best_file, safe_mode=True)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+    model = _core_of(best_training_model, config.arch)
+    seconds = state.get("seconds_before", 0.0) + (time.monotonic() - state["_started"])
+    epochs_done = len(history.get("loss", []))
+    card = build_card(model, config, data, train_data, val_data, val_name, history, seconds,
+                      best_epoch=state.get("best_epoch"), stopped_by_request=bridge.stopped_by_request,
+                      epochs_done=epochs_done)
+    model_path = None
+    if out is not None:
+        from .modelio import card_path
+
+        save_model_atomically(model, out)
+        write_json_atomically(card, card_path(out))
+        model_path = out
+        load_keras_model(out)  # prove the written file loads before reporting success
+    for listener in callbacks:
+        listener(Progress("train_end", epochs_done, config.epochs, metrics={"best_val_accuracy": state.get("best_value", 0.0)},
+                          history=history, elapsed_s=seconds, message=str(model_path or "")))
+    return TrainResult(model_path, card, history, stopped_early=epochs_done < config.epochs and not bridge.stopped_by_request,
+                       stopped_by_request=bridge.stopped_by_request, seconds=seconds)
+
+
+def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, val_data: Dataset, val_name: str,
+               history: dict, seconds: float, *, best_epoch: int | None, stopped_by_request: bool,
+               epochs_done: int) -> dict:
+    """The model card: what was trained, on what, how, how long, and how well."""
+    import keras
+
+    from .evaluate import evaluate_model
+
+    metrics = {
+        config.train_split: evaluate_model(model, train_data.images, train_data.labels, split=config.train_split).to_dict(),
+        val_name: evaluate_model(model, val_data.images, val_data.labels, split=val_name).to_dict(),
+        f"{val_name} (flip TTA)": evaluate_model(model, val_data.images, val_data.labels, split=val_name, tta=True).to_dict(),
+    }
+    return {
+        "name": config.arch,
+        "architecture": config.arch,
+        "classes": list(EMOTIONS),
+        "input": "48x48x1 grayscale, pixel values 0..255 (scaled inside the model)",
+        "parameters": int(model.count_params()),
+        "config": asdict(config),
+        "data": {"source": Path(data.source).name, "fingerprint": data.fingerprint,
+                 "train_rows": len(train_data), "validation": val_name, "validation_rows": len(val_data)},
+        "training": {
+            "seconds": round(seconds, 1), "epochs_run": epochs_done, "best_epoch": best_epoch,
+            "stopped_by_request": stopped_by_request,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "hardware": hardware_description(),
+            "backend": keras.backend.backend(), "keras": keras.__version__,
+        },
+        "history": history,
+        "metrics": metrics,
+        "validation_split": val_name,
+    }
+
+
+def hardware_description() -> str:
+    """CPU model and core count, e.g. 'Intel(R) Xeon(R) Processor, 2 cores (x86_64)'."""
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu or 'CPU'}, {os.cpu_count()} cores ({platform.machine()})"
+
+
+def _default_run_dir(out: Path | None, config: TrainConfig) -> Path:
+    name = out.stem if out else config.arch
+    return Path("runs") / name
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TrainingError(f"{folder}: cannot create the folder ({error.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise TrainingError(f"{folder}: the folder is not writable")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -18,9 +20,22 @@ from .errors import FerError
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
 
 
-def _quiet_tensorflow() -> None:
+def _import_keras_quietly() -> None:
+    """Import Keras (and TensorFlow) with native start-up banners kept off stderr.
+
+    TensorFlow's C++ side prints oneDNN notices before its logging is configured, so no
+    environment variable silences them; the CLI promises one clean line on stderr.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class ProgressBar:
@@ -66,6 +81,8 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--run-dir", help="checkpoint folder (default: runs/<out name>)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model at --out")
+    parser.add_argument("--finalize", action="store_true",
+                        help="train no further: write the best epoch of the run in --run-dir as the model")
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
     defaults = TrainConfig()
     for f in fields(TrainConfig):
@@ -96,8 +113,13 @@ def _run_train(args) -> int:
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
     _report_skipped(data)
+    stop = threading.Event()
+    if args.finalize:
+        stop.set()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):  # stop after the current batch, keep the best epoch
+        signal.signal(signal_number, lambda *_: (stop.set(), print("\nstopping after this batch...", file=sys.stderr)))
     result = train(config, data, [ProgressBar()], out_path=args.out, run_dir=args.run_dir,
-                   resume=args.resume, overwrite=args.overwrite)
+                   resume=args.resume or args.finalize, overwrite=args.overwrite, stop_event=stop)
     val = result.card["metrics"][result.card["validation_split"]]
     print(f"{result.model_path}: {result.card['validation_split']} accuracy {val['accuracy']:.4f}, "
           f"macro-F1 {val['macro_f1']:.4f}, trained {result.seconds:.0f}s")
@@ -181,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    _quiet_tensorflow()
+    _import_keras_quietly()
     args = build_parser().parse_args(argv)
     runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info}
     try:

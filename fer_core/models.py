@@ -97,7 +97,7 @@ def build_vgg_fer_small(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> ker
     return _vgg(input_shape, num_classes, (32, 64, 128, 256), 256, "vgg_fer_s")
 
 
-@register("tiny_cnn", "Two small conv layers (~10k params): for tests and smoke runs only.")
+@register("tiny_cnn", "Two small conv layers (~12k params): for tests and smoke runs only.")
 def build_tiny_cnn(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> keras.Model:
     """A deliberately tiny network that trains in seconds."""
     inputs = keras.Input(shape=input_shape, name="face")
@@ -105,6 +105,7 @@ def build_tiny_cnn(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> keras.Mo
     x = layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
     x = layers.MaxPooling2D(2)(x)
     x = layers.Conv2D(16, 3, activation="relu", name="conv2")(x)
-    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="tiny_cnn")

@@ -91,6 +91,8 @@ class KerasProgressBridge(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = {k: float(v) for k, v in (logs or {}).items()}
+        if self.stopped_by_request:
+            return  # a partial epoch is not recorded as an epoch
         for key, value in metrics.items():
             self.history.setdefault(key, []).append(value)
         self.history.setdefault("epoch_seconds", []).append(time.monotonic() - self._epoch_start)

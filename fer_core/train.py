@@ -340,11 +340,12 @@ def train(
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
 
+    stopped_by_request = bridge.stopped_by_request or bool(stop_event and stop_event.is_set())
     model = _core_of(best_training_model, config.arch)
     seconds = state.get("seconds_before", 0.0) + (time.monotonic() - state["_started"])
     epochs_done = len(history.get("loss", []))
     card = build_card(model, config, data, train_data, val_data, val_name, history, seconds,
-                      best_epoch=state.get("best_epoch"), stopped_by_request=bridge.stopped_by_request,
+                      best_epoch=state.get("best_epoch"), stopped_by_request=stopped_by_request,
                       epochs_done=epochs_done)
     model_path = None
     if out is not None:
@@ -357,8 +358,8 @@ def train(
     for listener in callbacks:
         listener(Progress("train_end", epochs_done, config.epochs, metrics={"best_val_accuracy": state.get("best_value", 0.0)},
                           history=history, elapsed_s=seconds, message=str(model_path or "")))
-    return TrainResult(model_path, card, history, stopped_early=epochs_done < config.epochs and not bridge.stopped_by_request,
-                       stopped_by_request=bridge.stopped_by_request, seconds=seconds)
+    return TrainResult(model_path, card, history, stopped_early=epochs_done < config.epochs and not stopped_by_request,
+                       stopped_by_request=stopped_by_request, seconds=seconds)
 
 
 def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, val_data: Dataset, val_name: str,

@@ -1,0 +1,115 @@
+"""``Predictor``: a photo in, every face with its expression and probabilities out."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .evaluate import Evaluation, apply_temperature, metrics_from_probabilities
+from .faces import DetectorConfig, FaceDetector, crop_face, to_gray, whole_image_face
+from .images import load_rgb
+from .labels import EMOTIONS
+from .limits import DEFAULT_LIMITS, Limits
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "default.keras"
+
+
+@dataclass
+class Face:
+    """One classified face: where it is, what the model saw, and what it said."""
+
+    box: tuple[int, int, int, int]  # x, y, width, height in the (upright) photo's pixels
+    label: str
+    probabilities: dict[str, float]
+    crop: np.ndarray = field(repr=False)  # the 48 x 48 uint8 input the model saw
+    whole_image: bool = False  # True when no face was found and the whole picture was classified
+
+    @property
+    def confidence(self) -> float:
+        """The winning probability."""
+        return self.probabilities[self.label]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: box, label, confidence, probabilities, whole_image."""
+        return {"box": list(self.box), "label": self.label, "confidence": round(self.confidence, 6),
+                "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
+                "whole_image": self.whole_image}
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    """How a photo is turned into predictions."""
+
+    detector: DetectorConfig = DetectorConfig()
+    tta: bool = True  # average each face with its mirror image (the shipped model's card metric uses it too)
+    limits: Limits = DEFAULT_LIMITS
+
+
+class Predictor:
+    """A loaded model plus a face detector. Safe to share between threads."""
+
+    def __init__(self, model, card: dict | None = None, config: PredictorConfig = PredictorConfig(),
+                 model_path: Path | None = None):
+        self.model = model
+        self.card = card or {}
+        self.config = config
+        self.model_path = model_path
+        self.temperature = float(self.card.get("temperature", 1.0))
+        self.detector = FaceDetector(config.detector)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, config: PredictorConfig = PredictorConfig()) -> "Predictor":
+        """Load a ``.keras`` model (default: the shipped ``models/default.keras``) and its card."""
+        from .modelio import load_keras_model, read_card
+
+        model_path = Path(path) if path else DEFAULT_MODEL_PATH
+        model = load_keras_model(model_path)
+        return cls(model, read_card(model_path), config, model_path)
+
+    def classify(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities (N x 7) for uint8 faces (N x 48 x 48), in one model call."""
+        if len(faces) == 0:
+            return np.zeros((0, len(EMOTIONS)))
+        x = faces.astype(np.float32)[..., None]
+        if self.config.tta:
+            x = np.concatenate([x, x[:, :, ::-1, :]])
+        with self._lock:
+            out = np.asarray(self.model(x, training=False), dtype=np.float64)
+        if self.config.tta:
+            out = (out[: len(faces)] + out[len(faces):]) / 2
+        return apply_temperature(out, self.temperature)
+
+    def detect(self, image) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+        """The upright grayscale photo and its face boxes (at most ``limits.max_faces``)."""
+        gray = to_gray(load_rgb(image, limits=self.config.limits))
+        return gray, self.detector.detect(gray)[: self.config.limits.max_faces]
+
+    def predict(self, image, *, whole_image_if_no_face: bool = False) -> list[Face]:
+        """Every face in ``image`` (path, bytes, PIL image or H x W x 3 RGB array), largest first."""
+        gray, boxes = self.detect(image)
+        whole = not boxes and whole_image_if_no_face
+        if whole:
+            crops = whole_image_face(gray)[None]
+            boxes = [(0, 0, gray.shape[1], gray.shape[0])]
+        else:
+            crops = np.stack([crop_face(gray, box, self.config.detector.margin) for box in boxes]) if boxes else \
+                np.zeros((0, 48, 48), np.uint8)
+        probabilities = self.classify(crops)
+        return [self._face(box, crop, row, whole) for box, crop, row in zip(boxes, crops, probabilities)]
+
+    @staticmethod
+    def _face(box, crop, row: np.ndarray, whole: bool) -> Face:
+        named = {name: float(p) for name, p in zip(EMOTIONS, row)}
+        return Face(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], named, crop, whole)
+
+    def evaluate(self, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False) -> Evaluation:
+        """Metrics of this model on uint8 faces (N x 48 x 48) with the card's temperature applied."""
+        from .evaluate import predict_probabilities
+
+        probabilities = predict_probabilities(self.model, images, tta=tta, temperature=self.temperature)
+        return metrics_from_probabilities(probabilities, labels, split=split, tta=tta, temperature=self.temperature)

@@ -1,0 +1,104 @@
+"""Fixtures that build tiny datasets, photos and models in tmp_path; no network, no shared data."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+from fer_core.labels import EMOTIONS
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_CSV = REPO.parent / "shared" / "data" / "fer2013.csv.gz"
+
+
+def synthetic_faces(n_per_class: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable fake faces: class k is a bright square in one of seven places on noise."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label in range(len(EMOTIONS)):
+        for _ in range(n_per_class):
+            face = rng.integers(0, 60, size=(48, 48)).astype(np.uint8)
+            row, col = divmod(label, 3)
+            face[4 + row * 14: 16 + row * 14, 4 + col * 14: 16 + col * 14] = 230
+            images.append(face)
+            labels.append(label)
+    return np.stack(images), np.asarray(labels)
+
+
+def csv_text(images: np.ndarray, labels: np.ndarray, usages: list[str] | None = None,
+             header: str = "emotion,pixels,Usage") -> str:
+    """FER2013-format CSV text for the given faces."""
+    with_usage = "usage" in header.lower()
+    lines = [header]
+    for i, (face, label) in enumerate(zip(images, labels)):
+        pixels = " ".join(map(str, face.reshape(-1)))
+        usage = (usages[i] if usages else ("Training" if i % 4 else "PublicTest"))
+        lines.append(f"{label},{pixels},{usage}" if with_usage else f"{label},{pixels}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def faces_and_labels():
+    return synthetic_faces()
+
+
+@pytest.fixture
+def tiny_csv(tmp_path, faces_and_labels) -> Path:
+    path = tmp_path / "tiny.csv"
+    path.write_text(csv_text(*faces_and_labels))
+    return path
+
+
+@pytest.fixture
+def tiny_csv_gz(tmp_path, faces_and_labels) -> Path:
+    path = tmp_path / "tiny.csv.gz"
+    path.write_bytes(gzip.compress(csv_text(*faces_and_labels).encode()))
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """A tiny_cnn trained for two epochs on synthetic faces, saved with its card."""
+    from fer_core.data import Dataset
+    from fer_core.train import TrainConfig, train
+
+    images, labels = synthetic_faces(n_per_class=12)
+    splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
+    data = Dataset(images, labels, splits, "synthetic.csv", "sha256:test")
+    folder = tmp_path_factory.mktemp("model")
+    config = TrainConfig(arch="tiny_cnn", epochs=2, batch_size=16, augment=False, warmup_epochs=0)
+    result = train(config, data, out_path=folder / "tiny.keras", run_dir=folder / "run")
+    return result.model_path
+
+
+@pytest.fixture(scope="session")
+def astronaut_jpeg(tmp_path_factory) -> Path:
+    """scikit-image's public-domain astronaut photo (one smiling face) as a JPEG file."""
+    from PIL import Image
+    from skimage import data
+
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    Image.fromarray(data.astronaut()).save(path, quality=92)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cat_png(tmp_path_factory) -> Path:
+    """scikit-image's cat photo: no human face."""
+    from PIL import Image
+    from skimage import data
+
+    path = tmp_path_factory.mktemp("photos") / "cat.png"
+    Image.fromarray(data.chelsea()).save(path)
+    return path

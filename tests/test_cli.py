@@ -1,0 +1,88 @@
+"""python -m fer_core: each command's output, and exit code 2 with one line for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fer_core.cli import main
+
+from conftest import REPO
+
+
+def test_predict_json_has_faces_with_box_label_probabilities(tiny_model_path, astronaut_jpeg, capsys):
+    assert main(["predict", str(astronaut_jpeg), "--model", str(tiny_model_path), "--json"]) == 0
+    faces = json.loads(capsys.readouterr().out)["faces"]
+    assert len(faces) == 1 and len(faces[0]["box"]) == 4
+    assert faces[0]["label"] in faces[0]["probabilities"]
+
+
+def test_predict_without_a_face_says_so(tiny_model_path, cat_png, capsys):
+    assert main(["predict", str(cat_png), "--model", str(tiny_model_path)]) == 0
+    assert "no face found" in capsys.readouterr().out
+
+
+def test_evaluate_json_has_the_documented_keys(tiny_model_path, tiny_csv, capsys):
+    assert main(["evaluate", "--model", str(tiny_model_path), "--data", str(tiny_csv), "--split",
+                 "PublicTest", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"accuracy", "loss", "n", "per_class", "confusion_matrix", "macro_f1"} <= set(result)
+    assert result["n"] == 11 and len(result["confusion_matrix"]) == 7
+
+
+def test_evaluate_without_split_uses_every_row(tiny_model_path, tiny_csv, capsys):
+    assert main(["evaluate", "--model", str(tiny_model_path), "--data", str(tiny_csv), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 42
+
+
+def test_train_then_info(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "cli.keras"
+    assert main(["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--epochs", "1", "--batch-size", "8",
+                 "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
+    assert out.exists() and out.with_suffix(".json").exists()
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["architecture"] == "tiny_cnn"
+    assert main(["info", str(tiny_csv)]) == 0
+    assert json.loads(capsys.readouterr().out)["splits"] == {"PublicTest": 11, "Training": 31}
+
+
+def test_finalize_writes_the_best_epoch_of_an_unfinished_run(tiny_csv, tmp_path, capsys):
+    common = ["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--batch-size", "8",
+              "--run-dir", str(tmp_path / "run")]
+    assert main([*common, "--epochs", "2", "--out", str(tmp_path / "a.keras")]) == 0
+    assert main([*common, "--epochs", "5", "--out", str(tmp_path / "b.keras"), "--finalize"]) == 0
+    card = json.loads((tmp_path / "b.json").read_text())
+    assert card["training"]["epochs_run"] == 2 and card["training"]["stopped_by_request"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "{tmp}/missing.jpg", "--model", "{model}"], "no such image file"),
+    (["predict", "{tmp}/text.jpg", "--model", "{model}"], "not an image"),
+    (["predict", "{tmp}/text.jpg", "--model", "{tmp}/text.jpg"], "not a Keras .keras model file"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/text.jpg"], "line 1: expected a header"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/missing.csv"], "no such file"),
+    (["train", "--data", "{tmp}/missing.csv", "--out", "{tmp}/m.keras"], "no such file"),
+    (["train", "--data", "{tmp}/text.jpg", "--out", "{tmp}/m.keras", "--arch", "nope"], "arch 'nope' is unknown"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_model_path, args, message):
+    (tmp_path / "text.jpg").write_text("just text")
+    argv = [a.format(tmp=tmp_path, model=tiny_model_path) for a in args]
+    run = subprocess.run([sys.executable, "-m", "fer_core", *argv], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_help_lists_every_command():
+    run = subprocess.run([sys.executable, "-m", "fer_core", "--help"], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    assert run.returncode == 0
+    for command in ("train", "evaluate", "predict", "info"):
+        assert command in run.stdout

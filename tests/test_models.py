@@ -1,0 +1,45 @@
+"""fer_core.models: every registered architecture honours the 48x48x1 -> 7 contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_core.models import ARCHITECTURES, build_model
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_architecture_maps_faces_to_seven_probabilities(name):
+    model = build_model(name)
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+    out = np.asarray(model(np.full((2, 48, 48, 1), 128.0, np.float32), training=False))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_seed_cnn_is_the_blog_network_layer_for_layer():
+    model = build_model("seed_cnn")
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "Rescaling", "Conv2D", "MaxPooling2D", "Conv2D", "Conv2D", "AveragePooling2D",
+                     "Conv2D", "Conv2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [64, 64, 64, 128, 128]
+    assert [c.kernel_size for c in convs] == [(5, 5)] + [(3, 3)] * 4
+    dense = [layer.units for layer in model.layers if type(layer).__name__ == "Dense"]
+    assert dense == [1024, 1024, 7]
+
+
+def test_modern_architecture_has_batch_norm_and_dropout():
+    kinds = {type(layer).__name__ for layer in build_model("vgg_fer").layers}
+    assert {"BatchNormalization", "Dropout", "GlobalAveragePooling2D"} <= kinds
+
+
+def test_unknown_architecture_lists_the_known_ones():
+    with pytest.raises(KeyError, match="seed_cnn"):
+        build_model("resnet9000")
+
+
+def test_model_code_uses_only_the_keras_api():
+    from pathlib import Path
+
+    source = (Path(__file__).parent.parent / "fer_core" / "models.py").read_text()
+    assert "tensorflow" not in source and "tf." not in source

@@ -1,0 +1,125 @@
+"""fer_core.train: training, progress events, checkpoints, resume, stop, and safe saving."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from fer_core.data import Dataset
+from fer_core.errors import TrainingError
+from fer_core.modelio import load_keras_model
+from fer_core.train import TrainConfig, class_weights, learning_rate_at, train
+
+from conftest import synthetic_faces
+
+FAST = dict(arch="tiny_cnn", batch_size=16, augment=False, warmup_epochs=0, learning_rate=0.01)
+
+
+@pytest.fixture(scope="module")
+def data():
+    images, labels = synthetic_faces(n_per_class=12)
+    splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
+    return Dataset(images, labels, splits, "synthetic.csv", "sha256:synthetic")
+
+
+def test_training_learns_the_synthetic_task_and_writes_model_and_card(data, tmp_path):
+    events = []
+    config = TrainConfig(epochs=12, **FAST)
+    result = train(config, data, [events.append], out_path=tmp_path / "m.keras", run_dir=tmp_path / "run")
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["metrics"]["PublicTest"]["accuracy"] > 0.5  # chance is 1/7
+    assert card["config"]["arch"] == "tiny_cnn" and card["data"]["fingerprint"] == "sha256:synthetic"
+    assert len(card["history"]["val_accuracy"]) == 12
+    assert {"Training", "PublicTest", "PublicTest (flip TTA)"} <= set(card["metrics"])
+    assert card["metrics"]["PublicTest"]["confusion_matrix"] and card["training"]["seconds"] > 0
+    stages = {e.stage for e in events}
+    assert {"train_begin", "epoch_begin", "batch_end", "epoch_end", "train_end"} <= stages
+    assert any(e.eta_s is not None for e in events if e.stage == "batch_end")
+    load_keras_model(result.model_path)
+
+
+def test_resume_continues_from_the_last_checkpoint_with_the_same_history(data, tmp_path):
+    first = train(TrainConfig(epochs=2, **FAST), data, run_dir=tmp_path / "run")
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["epochs_done"] == 2
+    resumed = train(TrainConfig(epochs=4, **FAST), data, run_dir=tmp_path / "run", resume=True)
+    assert len(resumed.history["loss"]) == 4
+    assert resumed.history["loss"][:2] == first.history["loss"][:2]
+
+
+def test_interrupted_run_resumes_after_the_last_completed_epoch(data, tmp_path):
+    class Crash(Exception):
+        pass
+
+    def crash_in_epoch_three(progress):
+        if progress.stage == "batch_end" and progress.epoch == 3:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        train(TrainConfig(epochs=4, **FAST), data, [crash_in_epoch_three], run_dir=tmp_path / "run",
+              out_path=tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists(), "a failed run must not write the model"
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["epochs_done"] == 2
+    result = train(TrainConfig(epochs=4, **FAST), data, run_dir=tmp_path / "run", out_path=tmp_path / "m.keras",
+                   resume=True)
+    assert len(result.history["loss"]) == 4 and (tmp_path / "m.keras").exists()
+
+
+def test_stop_request_ends_after_the_current_batch_and_keeps_the_best(data, tmp_path):
+    stop = threading.Event()
+
+    def stop_in_epoch_two(progress):
+        if progress.stage == "batch_end" and progress.epoch == 2:
+            stop.set()
+
+    result = train(TrainConfig(epochs=5, **FAST), data, [stop_in_epoch_two], out_path=tmp_path / "m.keras",
+                   run_dir=tmp_path / "run", stop_event=stop)
+    assert result.stopped_by_request
+    assert len(result.history["loss"]) == 1
+    assert (tmp_path / "m.keras").exists()
+
+
+def test_existing_model_is_not_overwritten_unless_asked(data, tmp_path):
+    target = tmp_path / "keep.keras"
+    target.write_bytes(b"precious")
+    with pytest.raises(TrainingError, match="exists"):
+        train(TrainConfig(epochs=1, **FAST), data, out_path=target, run_dir=tmp_path / "run")
+    assert target.read_bytes() == b"precious"
+    train(TrainConfig(epochs=1, **FAST), data, out_path=target, run_dir=tmp_path / "run", overwrite=True)
+    load_keras_model(target)
+
+
+def test_unwritable_output_folder_is_a_clear_error(data, tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the models folder should be")  # fails even for root, unlike chmod
+    with pytest.raises(TrainingError, match="cannot create the folder"):
+        train(TrainConfig(epochs=1, **FAST), data, out_path=blocker / "m.keras", run_dir=tmp_path / "r")
+
+
+def test_data_without_a_validation_split_holds_out_ten_percent(data, tmp_path):
+    training_only = Dataset(data.images, data.labels, np.full(len(data), "Training"), "train.csv", "x")
+    result = train(TrainConfig(epochs=1, **FAST), training_only, run_dir=tmp_path / "run")
+    assert result.card["validation_split"] == "held-out 10% of Training"
+    assert result.card["data"]["validation_rows"] == 7 * (12 * 7 // 7 // 10)
+
+
+def test_invalid_settings_are_all_reported_together():
+    with pytest.raises(TrainingError, match="arch 'nope' is unknown.*epochs must be at least 1"):
+        TrainConfig(arch="nope", epochs=0)
+
+
+def test_learning_rate_warms_up_then_decays_to_near_zero():
+    config = TrainConfig(epochs=10, warmup_epochs=2, learning_rate=1.0)
+    rates = [learning_rate_at(config, e) for e in range(10)]
+    assert rates[0] < rates[1] < rates[2] == pytest.approx(1.0)
+    assert rates[-1] < 0.05 and all(a >= b for a, b in zip(rates[2:], rates[3:]))
+
+
+def test_balanced_class_weights_favour_rare_classes():
+    labels = np.array([3] * 90 + [1] * 10)
+    weights = class_weights(labels, "balanced")
+    assert weights[1] > weights[3] and class_weights(labels, "none") is None
+    assert class_weights(labels, "sqrt")[1] == pytest.approx(weights[1] ** 0.5)

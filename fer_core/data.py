@@ -85,6 +85,18 @@ class Dataset:
         }
 
 
+def find_datasets(repo_root: Path) -> list[Path]:
+    """FER2013 files or folders found automatically: ``$FER_DATA``, ``data/`` in the repo, ``../shared/data``."""
+    candidates: list[Path] = []
+    if os.environ.get("FER_DATA"):
+        candidates.append(Path(os.environ["FER_DATA"]))
+    for folder in (repo_root / "data", repo_root.parent / "shared" / "data"):
+        if folder.is_dir():
+            candidates += sorted(p for p in folder.iterdir() if p.name.lower().endswith((".csv", ".csv.gz")))
+            candidates += sorted(p for p in folder.iterdir() if p.is_dir() and (p / "train").is_dir())
+    return [p for p in dict.fromkeys(candidates) if p.exists()]
+
+
 def default_cache_dir() -> Path:
     """Where parsed datasets are cached: ``$FER_CACHE_DIR`` or ``~/.cache/fer_core``."""
     return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer_core")

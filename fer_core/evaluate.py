@@ -115,3 +115,12 @@ def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, split: str 
     """Run ``model`` over uint8 faces (N x 48 x 48) and measure it against ``labels``."""
     probabilities = predict_probabilities(model, images, tta=tta, temperature=temperature)
     return metrics_from_probabilities(probabilities, labels, split=split, tta=tta, temperature=temperature)
+
+
+def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 12) -> list[dict]:
+    """The ``k`` wrong predictions made with the highest confidence: row, true, predicted, confidence."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:k]
+    return [{"row": int(i), "true": EMOTIONS[int(labels[i])], "predicted": EMOTIONS[int(predicted[i])],
+             "confidence": float(probabilities[i, predicted[i]])} for i in order]

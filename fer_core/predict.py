@@ -107,9 +107,25 @@ class Predictor:
         named = {name: float(p) for name, p in zip(EMOTIONS, row)}
         return Face(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], named, crop, whole)
 
-    def evaluate(self, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False) -> Evaluation:
-        """Metrics of this model on uint8 faces (N x 48 x 48) with the card's temperature applied."""
+    def probabilities(self, images: np.ndarray, *, tta: bool = False) -> np.ndarray:
+        """Probabilities (N x 7) for many uint8 faces (N x 48 x 48), in batches, temperature applied."""
         from .evaluate import predict_probabilities
 
-        probabilities = predict_probabilities(self.model, images, tta=tta, temperature=self.temperature)
+        with self._lock:
+            return predict_probabilities(self.model, images, tta=tta, temperature=self.temperature)
+
+    def evaluate(self, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False) -> Evaluation:
+        """Metrics of this model on uint8 faces (N x 48 x 48) with the card's temperature applied."""
+        probabilities = self.probabilities(images, tta=tta)
         return metrics_from_probabilities(probabilities, labels, split=split, tta=tta, temperature=self.temperature)
+
+
+def confidence_in_words(probability: float) -> str:
+    """A plain-language reading of a winning probability."""
+    if probability >= 0.8:
+        return "very likely"
+    if probability >= 0.55:
+        return "likely"
+    if probability >= 0.4:
+        return "possibly"
+    return "uncertain"

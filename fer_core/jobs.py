@@ -1,0 +1,84 @@
+"""Background training: one job per process, in a worker thread, observable from anywhere.
+
+The app keeps one ``JobManager`` per server (``st.cache_resource``), so every browser
+tab sees the same job: who started it, its latest progress, and its result or error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .errors import FerError, TrainingError
+from .progress import Progress
+from .train import TrainConfig, TrainResult, train
+
+
+@dataclass
+class TrainingJob:
+    """One training run in a worker thread."""
+
+    owner: str
+    config: TrainConfig
+    out_path: Path
+    started_at: float = field(default_factory=time.time)
+    progress: Progress | None = None
+    result: TrainResult | None = None
+    error: str | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the worker thread is alive."""
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        """running, stopping, finished, stopped or failed."""
+        if self.running:
+            return "stopping" if self.stop_event.is_set() else "running"
+        if self.error:
+            return "failed"
+        return "stopped" if self.result and self.result.stopped_by_request else "finished"
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current batch; the best epoch is still saved."""
+        self.stop_event.set()
+
+
+class JobManager:
+    """Starts at most one training job at a time and keeps the latest one for display."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.current: TrainingJob | None = None
+
+    def start(self, owner: str, config: TrainConfig, data_loader: Callable[[], object], out_path: Path,
+              run_dir: Path, *, overwrite: bool = False) -> TrainingJob:
+        """Start training in a worker thread; TrainingError if a job is already running."""
+        with self._lock:
+            if self.current is not None and self.current.running:
+                raise TrainingError(f"{self.current.owner} is already training {self.current.out_path.name}; "
+                                    "one training job runs at a time")
+            if out_path.exists() and not overwrite:
+                raise TrainingError(f"{out_path.name} exists; choose another name or tick 'replace'")
+            job = TrainingJob(owner, config, out_path)
+
+            def work() -> None:
+                try:
+                    data = data_loader()
+                    job.result = train(config, data, [lambda p: setattr(job, "progress", p)], out_path=out_path,
+                                       run_dir=run_dir, overwrite=overwrite, stop_event=job.stop_event)
+                except FerError as error:
+                    job.error = str(error)
+                except Exception as error:  # the thread must report, never die silently
+                    job.error = f"training failed: {type(error).__name__}: {error}"
+
+            job.thread = threading.Thread(target=work, name=f"train-{out_path.stem}", daemon=True)
+            self.current = job
+            job.thread.start()
+            return job

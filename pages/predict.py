@@ -1,0 +1,60 @@
+"""Predict: upload or snap a photo and see every face's expression."""
+
+import streamlit as st
+
+from fer_core.errors import FerError
+from fer_core.images import SUPPORTED_SUFFIXES, load_rgb
+from fer_core.predict import confidence_in_words
+from fer_core.render import annotate
+from ui.charts import probability_bars
+from ui.resources import EXAMPLE_PHOTO, available_models, predictor_for
+
+st.title("What does this face say?")
+
+models = available_models()
+if not models:
+    st.error("No model found in models/. Train one on the Train page or restore models/default.keras.")
+    st.stop()
+entry = st.sidebar.selectbox("Model", models, format_func=lambda m: m.title, key="predict_model")
+
+upload_tab, camera_tab = st.tabs(["Upload a photo", "Take a selfie"])
+with upload_tab:
+    upload = st.file_uploader("Photo", type=list(SUPPORTED_SUFFIXES), key="predict_upload",
+                              help="JPEG, PNG, WebP, BMP, GIF or TIFF; one face or a group")
+with camera_tab:
+    snapshot = st.camera_input("Selfie", key="predict_camera")
+if st.button("No photo at hand? Try an example", icon=":material/image:", key="predict_example"):
+    st.session_state["predict_use_example"] = True
+photo = upload or snapshot
+if photo is None and not st.session_state.get("predict_use_example"):
+    st.info("Upload a photo or take a selfie to see the expression of every face in it.")
+    st.stop()
+name, photo_bytes = (photo.name, photo.getvalue()) if photo else (EXAMPLE_PHOTO.name, EXAMPLE_PHOTO.read_bytes())
+
+try:
+    predictor = predictor_for(entry.path)
+    rgb = load_rgb(photo_bytes, name=name, limits=predictor.config.limits)
+    faces = predictor.predict(rgb)
+    if not faces:
+        st.warning("No face found in this photo. Faces are found best when they look at the camera, upright "
+                   "and not too small.")
+        if st.toggle("Classify the whole image instead", key="predict_whole"):
+            faces = predictor.predict(rgb, whole_image_if_no_face=True)
+except FerError as error:
+    st.error(str(error))
+    st.stop()
+
+picture, results = st.columns([3, 2])
+picture.image(annotate(rgb, faces) if faces else rgb, width="stretch")
+if faces:
+    results.subheader(f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
+for number, face in enumerate(faces, start=1):
+    with results.container(border=True):
+        crop, chart = st.columns([1, 3])
+        crop.image(face.crop, caption="what the model saw", width=96)
+        where = "the whole image" if face.whole_image else f"face {number}"
+        crop.markdown(f"**{number}. {face.label}**  \n{face.confidence:.0%}, {confidence_in_words(face.confidence)}")
+        chart.plotly_chart(probability_bars(face.probabilities, face.label), width="stretch",
+                           key=f"bars_{number}")
+        st.caption(f"{where.capitalize()} looks **{face.label}** ({face.confidence:.0%}, "
+                   f"{confidence_in_words(face.confidence)}).")

@@ -1,0 +1,13 @@
+"""FER Studio: facial expression recognition in the browser. Run: streamlit run streamlit_app.py"""
+
+import streamlit as st
+
+st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout="wide")
+
+pages = [
+    st.Page("pages/predict.py", title="Predict", icon=":material/face:", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/dataset:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,128 @@
+"""The Streamlit pages under AppTest, against a tiny model and dataset built by the tests."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fer_core.labels import EMOTIONS
+
+from conftest import REPO
+
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, tiny_model_path, tiny_csv):
+    """A models folder holding the tiny model as the default, and the tiny CSV as the only dataset."""
+    import ui.resources
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(tiny_model_path, models / "default.keras")
+    shutil.copy(tiny_model_path.with_suffix(".json"), models / "default.json")
+    monkeypatch.setenv("FER_MODELS_DIR", str(models))
+    monkeypatch.setenv("FER_DATA", str(tiny_csv))
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(ui.resources, "REPO_ROOT", tmp_path)  # no data/ or ../shared/data beside it
+    return models
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(REPO / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader])
+
+
+def test_predict_page_invites_a_photo_then_labels_the_example(app_env):
+    at = page("predict").run()
+    assert not at.exception
+    assert "Upload a photo or take a selfie" in at.info[0].value
+    assert "default" in at.sidebar.selectbox[0].value.path.name
+    at.button(key="predict_example").click().run()
+    assert not at.exception and not at.error
+    shown = texts(at)
+    assert "1 face" in shown
+    assert any(f"**1. {label}**" in shown for label in EMOTIONS)
+    assert "%" in shown and len(at.get("plotly_chart")) == 1
+
+
+def test_predict_page_without_models_explains(monkeypatch, tmp_path):
+    monkeypatch.setenv("FER_MODELS_DIR", str(tmp_path))
+    at = page("predict").run()
+    assert "No model found" in at.error[0].value
+
+
+def test_explore_page_shows_counts_samples_means_and_quality(app_env):
+    at = page("explore").run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Faces"] == "42" and metrics["Training"] == "31" and metrics["PublicTest"] == "11"
+    assert len(at.get("plotly_chart")) == 2  # class counts and the histogram
+    findings = at.dataframe[0].value
+    assert "near-blank images" in findings["finding"].tolist()
+    assert len(at.get("image")) >= 8  # 7 sample rows + the mean faces
+    at.button[0].click().run()  # reshuffle
+    assert not at.exception
+
+
+def test_explore_page_without_data_explains_where_to_get_it(app_env, monkeypatch):
+    monkeypatch.delenv("FER_DATA")
+    at = page("explore").run()
+    at.selectbox(key="explore_dataset").select("Type a path...").run()
+    assert "No FER2013 dataset found" in texts(at)
+
+
+def test_explore_page_reports_a_broken_csv(app_env, monkeypatch, tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_text("emotion,pixels,Usage\n3,1 2 3,Training\n")
+    monkeypatch.setenv("FER_DATA", str(broken))
+    at = page("explore").run()
+    assert "line 2: expected 2304 pixel values, found 3" in at.error[0].value
+
+
+def test_train_page_runs_one_epoch_in_the_background_and_saves_the_model(app_env):
+    import ui.resources
+
+    at = page("train").run()
+    assert not at.exception
+    at.selectbox[1].select("tiny_cnn")  # [0] is the dataset picker
+    at.number_input[0].set_value(1)
+    at.text_input[0].set_value("app_trained")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.error, at.error[0].value if at.error else ""
+    job = ui.resources.get_job_manager().current
+    assert job is not None and job.owner
+    job.thread.join(timeout=TIMEOUT)
+    assert job.status == "finished", job.error
+    assert (app_env / "app_trained.keras").exists() and (app_env / "app_trained.json").exists()
+    at.run()
+    assert any("Saved app_trained.keras" in s.value for s in at.success)
+
+
+def test_evaluate_page_shows_metrics_table_and_confusion_matrix(app_env):
+    at = page("evaluate").run()
+    assert not at.exception and not at.error
+    labels = [m.label for m in at.metric]
+    assert labels == ["Accuracy", "Loss", "Macro-F1"]
+    assert at.metric[0].value.endswith("%")
+    table = at.dataframe[0].value
+    assert table["class"].tolist() == list(EMOTIONS) and {"precision", "recall", "f1"} <= set(table.columns)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_evaluate_page_without_data_shows_the_model_card_metrics(app_env, monkeypatch):
+    monkeypatch.delenv("FER_DATA")
+    at = page("evaluate").run()
+    at.selectbox(key="evaluate_dataset").select("Type a path...").run()
+    assert any("stored PublicTest metrics from its model card" in s.value for s in at.subheader)
+    assert [m.label for m in at.metric] == ["Accuracy", "Loss", "Macro-F1"]
+
+
+def test_entry_point_builds_the_navigation():
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception

@@ -1,0 +1,57 @@
+"""Plotly figures for the pages; they only lay out numbers the engine computed."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+
+from fer_core.labels import EMOTIONS
+
+
+def probability_bars(probabilities: dict[str, float], highlight: str | None = None) -> go.Figure:
+    """Horizontal bars of the seven class probabilities."""
+    names = list(probabilities)
+    colours = ["#ffc400" if name == highlight else "#8aa1b4" for name in names]
+    figure = go.Figure(go.Bar(x=[probabilities[n] for n in names], y=names, orientation="h", marker_color=colours,
+                              text=[f"{probabilities[n]:.0%}" for n in names], textposition="auto"))
+    figure.update_layout(height=230, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(range=[0, 1], tickformat=".0%"),
+                         yaxis=dict(autorange="reversed"))
+    return figure
+
+
+def class_count_bars(counts: dict[str, dict[str, int]]) -> go.Figure:
+    """Rows per class, one bar group per split."""
+    rows = [{"split": split, "class": name, "rows": n} for split, per in counts.items() for name, n in per.items()]
+    figure = px.bar(rows, x="class", y="rows", color="split", barmode="group", text_auto=True)
+    figure.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0))
+    return figure
+
+
+def histogram(counts, edges) -> go.Figure:
+    """Pixel-intensity histogram."""
+    figure = go.Figure(go.Bar(x=edges[:-1], y=counts, width=edges[1] - edges[0], marker_color="#8aa1b4"))
+    figure.update_layout(height=280, margin=dict(l=0, r=0, t=10, b=0), xaxis_title="pixel value",
+                         yaxis_title="pixels", bargap=0)
+    return figure
+
+
+def learning_curves(history: dict[str, list[float]]) -> go.Figure:
+    """Training and validation loss and accuracy per epoch."""
+    figure = go.Figure()
+    for key, dash in (("loss", None), ("val_loss", "dot"), ("accuracy", None), ("val_accuracy", "dot")):
+        values = history.get(key, [])
+        if values:
+            figure.add_scatter(x=list(range(1, len(values) + 1)), y=values, name=key, mode="lines+markers",
+                               line=dict(dash=dash), yaxis="y2" if "accuracy" in key else "y")
+    figure.update_layout(height=340, margin=dict(l=0, r=0, t=10, b=0), xaxis_title="epoch",
+                         yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right",
+                                                                range=[0, 1]))
+    return figure
+
+
+def confusion_heatmap(matrix, normalized: bool) -> go.Figure:
+    """Confusion matrix with labelled axes: rows true classes, columns predicted."""
+    figure = px.imshow(matrix, x=list(EMOTIONS), y=list(EMOTIONS), text_auto=".2f" if normalized else "d",
+                       color_continuous_scale="Blues", labels=dict(x="predicted", y="true", color="share" if normalized else "faces"))
+    figure.update_layout(height=430, margin=dict(l=0, r=0, t=10, b=0))
+    return figure

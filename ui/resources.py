@@ -1,0 +1,93 @@
+"""Expensive objects, created once per server and shared by every session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from fer_core import catalog
+
+from fer_core.data import Dataset, find_datasets, load_dataset
+from fer_core.jobs import JobManager
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PHOTO = REPO_ROOT / "assets" / "example_astronaut.jpg"  # NASA portrait of Eileen Collins, public domain
+
+
+def models_dir() -> Path:
+    """Where the app looks for models: ``$FER_MODELS_DIR`` or the repo's ``models/``."""
+    return Path(os.environ.get("FER_MODELS_DIR") or catalog.MODELS_DIR)
+
+
+def available_models() -> list[catalog.ModelEntry]:
+    """The models on offer, the shipped default first."""
+    return catalog.list_models(models_dir())
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=3)
+def get_predictor(model_path: str, mtime: float):
+    """A Predictor for ``model_path``; ``mtime`` makes a retrained file load afresh."""
+    from fer_core.predict import Predictor
+
+    return Predictor.load(model_path)
+
+
+def predictor_for(path: Path):
+    """The cached Predictor of a model file."""
+    return get_predictor(str(path), path.stat().st_mtime)
+
+
+@st.cache_data(show_spinner="Reading the dataset...", max_entries=2)
+def get_dataset(path: str, mtime: float) -> Dataset:
+    """A dataset loaded once per file version (the engine also caches parsed CSVs on disk)."""
+    return load_dataset(path)
+
+
+def dataset_for(path: Path) -> Dataset:
+    """The cached dataset at ``path``."""
+    return get_dataset(str(path), path.stat().st_mtime)
+
+
+@st.cache_resource
+def get_job_manager() -> JobManager:
+    """The server's one training-job manager, shared by all tabs."""
+    return JobManager()
+
+
+def dataset_picker(key: str) -> Path | None:
+    """A dataset chooser: found files, an upload, or a typed path. None when there is none."""
+    found = find_datasets(REPO_ROOT)
+    options = [str(p) for p in found] + ["Upload a file...", "Type a path..."]
+    choice = st.selectbox("Dataset", options, key=f"{key}_dataset")
+    if choice == "Upload a file...":
+        upload = st.file_uploader("FER2013 CSV (.csv or .csv.gz)", type=["csv", "gz"], key=f"{key}_upload")
+        if upload is None:
+            return None
+        target = REPO_ROOT / "data" / "uploads" / Path(upload.name).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.stat().st_size != upload.size:
+            target.write_bytes(upload.getbuffer())
+        return target
+    if choice == "Type a path...":
+        typed = st.text_input("Path to fer2013.csv(.gz) or an image folder", key=f"{key}_path")
+        if not typed:
+            return None
+        path = Path(typed).expanduser()
+        if not path.exists():
+            st.error(f"{path}: no such file or folder")
+            return None
+        return path
+    return Path(choice)
+
+
+NO_DATA_HELP = """
+**No FER2013 dataset found.** Get it from the Kaggle challenge
+*Challenges in Representation Learning: Facial Expression Recognition* (`fer2013.csv`, or the
+image-folder release with `train/<class>/*.jpg` and `test/<class>/*.jpg`), then either
+
+* put it in `data/` in this repository, or
+* set `FER_DATA=/path/to/fer2013.csv` before `streamlit run streamlit_app.py`, or
+* choose *Upload a file...* or *Type a path...* above.
+"""

@@ -85,6 +85,14 @@ def test_upload_a_photo_and_see_the_label(app_url, astronaut_jpeg, tmp_path):
         assert "%" in result
         page.wait_for_timeout(1500)  # let the charts draw before the screenshot
         page.screenshot(path=str(shots / "predict.png"), full_page=True)
+
+        for title, heading in (("Explore", "Explore the data"), ("Train", "Train a model"),
+                               ("Evaluate", "Evaluate models")):
+            page.get_by_role("link", name=title).click()
+            page.get_by_text(heading).wait_for(timeout=90_000)
+            page.wait_for_timeout(4000)  # let data-driven elements and charts render
+            assert page.locator("[data-testid=stException]").count() == 0, f"{title} page raised"
+            page.screenshot(path=str(shots / f"{title.lower()}.png"), full_page=True)
         browser.close()
     timings = {"page_load_s": round(page_load_s, 2), "upload_to_result_s": round(upload_to_result_s, 2)}
     (shots / "browser_timings.json").write_text(json.dumps(timings))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -16,26 +15,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from .errors import FerError
+from .quiet import import_keras
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
-
-
-def _import_keras_quietly() -> None:
-    """Import Keras (and TensorFlow) with native start-up banners kept off stderr.
-
-    TensorFlow's C++ side prints oneDNN notices before its logging is configured, so no
-    environment variable silences them; the CLI promises one clean line on stderr.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import keras  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 class ProgressBar:
@@ -84,10 +66,9 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--finalize", action="store_true",
                         help="train no further: write the best epoch of the run in --run-dir as the model")
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
-    defaults = TrainConfig()
-    for f in fields(TrainConfig):
+    for f in fields(TrainConfig):  # f.default, not TrainConfig(): validating it would import Keras
         flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
+        default = f.default
         if f.name == "arch":
             flag = "--arch"
         if isinstance(default, bool):
@@ -168,6 +149,15 @@ def _run_predict(args) -> int:
     return 0
 
 
+def _run_export(args) -> int:
+    from .engines import export_litert, litert_path_for
+
+    record = export_litert(args.model)
+    print(f"wrote {litert_path_for(args.model)} ({record['bytes'] / 1e6:.1f} MB); largest difference from "
+          f"Keras {record['max_difference']:.1e}; the model card records it")
+    return 0
+
+
 def _run_info(args) -> int:
     from .info import describe
 
@@ -196,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--whole-image", action="store_true", help="classify the whole picture when no face is found")
     predict.add_argument("--json", action="store_true", help='print {"faces": [...]} as JSON')
 
+    export = commands.add_parser("export", help="write the LiteRT (.tflite) twin of a model for fast, TensorFlow-free "
+                                                "prediction")
+    export.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
+
     info = commands.add_parser("info", help="what a dataset or model file holds")
     info.add_argument("path", help="a dataset (CSV, .gz, folder) or a .keras model")
     return parser
@@ -203,9 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    _import_keras_quietly()
     args = build_parser().parse_args(argv)
-    runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info}
+    if args.command in ("train", "info", "export"):
+        import_keras()  # before anything else imports it, so its start-up banners stay off stderr
+    runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info,
+               "export": _run_export}
     try:
         return runners[args.command](args)
     except FerError as error:

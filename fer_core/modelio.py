@@ -22,7 +22,9 @@ def card_path(model_path: str | os.PathLike) -> Path:
 
 def load_keras_model(path: str | os.PathLike):
     """Load a ``.keras`` file in safe mode and check it maps 48x48x1 faces to 7 probabilities."""
-    import keras
+    from .quiet import import_keras
+
+    keras = import_keras()
 
     path = Path(path)
     if not path.is_file():

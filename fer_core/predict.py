@@ -47,29 +47,53 @@ class PredictorConfig:
     detector: DetectorConfig = DetectorConfig()
     tta: bool = True  # average each face with its mirror image (the shipped model's card metric uses it too)
     limits: Limits = DEFAULT_LIMITS
+    engine: str = "auto"  # auto (LiteRT when a matching export exists, else Keras) | litert | keras
 
 
 class Predictor:
-    """A loaded model plus a face detector. Safe to share between threads."""
+    """An inference engine plus a face detector. Safe to share between threads.
 
-    def __init__(self, model, card: dict | None = None, config: PredictorConfig = PredictorConfig(),
+    ``engine`` is a Keras model or anything called like one (see ``fer_core.engines``).
+    """
+
+    def __init__(self, engine, card: dict | None = None, config: PredictorConfig = PredictorConfig(),
                  model_path: Path | None = None):
-        self.model = model
+        from .engines import KerasEngine
+
+        self.engine = KerasEngine(engine) if hasattr(engine, "count_params") else engine  # a bare Keras model
         self.card = card or {}
         self.config = config
         self.model_path = model_path
         self.temperature = float(self.card.get("temperature", 1.0))
         self.detector = FaceDetector(config.detector)
         self._lock = threading.Lock()
+        self._keras_model = getattr(self.engine, "model", None)
+        self._keras_lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, config: PredictorConfig = PredictorConfig()) -> "Predictor":
-        """Load a ``.keras`` model (default: the shipped ``models/default.keras``) and its card."""
-        from .modelio import load_keras_model, read_card
+        """Load a model (default: the shipped ``models/default.keras``), its card and its engine."""
+        from .engines import open_engine
+        from .modelio import read_card
 
         model_path = Path(path) if path else DEFAULT_MODEL_PATH
-        model = load_keras_model(model_path)
-        return cls(model, read_card(model_path), config, model_path)
+        card = read_card(model_path)
+        return cls(open_engine(model_path, card, config.engine), card, config, model_path)
+
+    @property
+    def engine_name(self) -> str:
+        """``litert`` or ``keras``: what runs the model."""
+        return getattr(self.engine, "name", "keras")
+
+    @property
+    def model(self):
+        """The Keras model itself (loaded on first use when the fast engine runs predictions)."""
+        with self._keras_lock:
+            if self._keras_model is None:
+                from .modelio import load_keras_model
+
+                self._keras_model = load_keras_model(self.model_path or DEFAULT_MODEL_PATH)
+            return self._keras_model
 
     def classify(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (N x 7) for uint8 faces (N x 48 x 48), in one model call."""
@@ -79,7 +103,7 @@ class Predictor:
         if self.config.tta:
             x = np.concatenate([x, x[:, :, ::-1, :]])
         with self._lock:
-            out = np.asarray(self.model(x, training=False), dtype=np.float64)
+            out = np.asarray(self.engine(x, training=False), dtype=np.float64)
         if self.config.tta:
             out = (out[: len(faces)] + out[len(faces):]) / 2
         return apply_temperature(out, self.temperature)
@@ -112,7 +136,7 @@ class Predictor:
         from .evaluate import predict_probabilities
 
         with self._lock:
-            return predict_probabilities(self.model, images, tta=tta, temperature=self.temperature)
+            return predict_probabilities(self.engine, images, tta=tta, temperature=self.temperature)
 
     def evaluate(self, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False) -> Evaluation:
         """Metrics of this model on uint8 faces (N x 48 x 48) with the card's temperature applied."""

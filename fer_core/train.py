@@ -24,7 +24,7 @@ import numpy as np
 from .data import Dataset
 from .errors import TrainingError
 from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
-from .progress import KerasProgressBridge, Progress, ProgressCallback
+from .progress import Progress, ProgressCallback
 
 SCHEDULES = ("cosine", "plateau", "constant")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -57,6 +57,7 @@ class TrainConfig:
     val_split: str = "PublicTest"  # when the data lacks it, a stratified 10% of train is held out
     mixed_precision: bool = False  # bfloat16 compute: ~2x faster on CPUs with AMX, and on GPUs
     max_train_samples: int = 0  # 0: all; otherwise a random subset (smoke runs, tests)
+    init_from: str = ""  # a .keras model of the same arch whose weights start the run (a further sitting)
 
     def __post_init__(self) -> None:
         from .models import ARCHITECTURES
@@ -190,6 +191,32 @@ def _build_training_model(config: TrainConfig):
     return training_model
 
 
+def _start_from_weights(training_model, config: TrainConfig) -> None:
+    """Copy the weights of ``config.init_from`` (same architecture) into the model to train."""
+    from .modelio import load_keras_model
+
+    start = load_keras_model(config.init_from)
+    core = training_model.layers[-1]
+    shapes = [tuple(w.shape) for w in core.get_weights()]
+    if [tuple(w.shape) for w in start.get_weights()] != shapes:
+        raise TrainingError(f"{config.init_from}: its weights do not fit {config.arch!r}; "
+                            f"init_from needs a model of the same architecture")
+    core.set_weights(start.get_weights())
+
+
+def reproduce_command(config: TrainConfig, data_path: str, out_path: str | os.PathLike | None) -> str:
+    """The ``python -m fer_core train`` command line that trains this config again."""
+    defaults = TrainConfig()
+    parts = ["python -m fer_core train", f"--data {data_path}", f"--out {out_path or 'MODEL.keras'}"]
+    for f in fields(TrainConfig):
+        value = getattr(config, f.name)
+        if f.name != "arch" and value == getattr(defaults, f.name):
+            continue
+        text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        parts.append(f"--{f.name.replace('_', '-')} {text}")
+    return " ".join(parts)
+
+
 def _core_of(training_model, arch: str):
     """The inference model inside a training model, rebuilt in float32 with the trained weights."""
     from .models import build_model
@@ -232,7 +259,7 @@ class _RunState:
         return checkpoint.name
 
 
-def _checkpoint_callback(run: _RunState, state: dict, bridge: KerasProgressBridge, monitor: str):
+def _checkpoint_callback(run: _RunState, state: dict, bridge, monitor: str):
     import keras
 
     from .modelio import save_model_atomically
@@ -268,6 +295,8 @@ def train(
 ) -> TrainResult:
     """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``."""
     import keras
+
+    from .keras_progress import KerasProgressBridge
 
     from .modelio import load_keras_model, save_model_atomically, write_json_atomically
 
@@ -307,6 +336,8 @@ def train(
             state = {**previous, "config": asdict(config)}
         else:
             training_model = _build_training_model(config)
+            if config.init_from:
+                _start_from_weights(training_model, config)
             state = {"config": asdict(config), "epochs_done": 0, "history": {}}
         state["_started"] = time.monotonic()
         state["seconds_before"] = state.get("seconds", 0.0)
@@ -347,6 +378,9 @@ def train(
     card = build_card(model, config, data, train_data, val_data, val_name, history, seconds,
                       best_epoch=state.get("best_epoch"), stopped_by_request=stopped_by_request,
                       epochs_done=epochs_done)
+    card["command"] = reproduce_command(config, data.source, out)
+    if config.init_from:
+        card["initialised_from"] = _lineage(config.init_from)
     model_path = None
     if out is not None:
         from .modelio import card_path
@@ -395,6 +429,16 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
         "metrics": metrics,
         "validation_split": val_name,
     }
+
+
+def _lineage(init_from: str) -> dict:
+    """What the starting model's card says about how it was made (its own lineage included)."""
+    from .modelio import read_card
+
+    parent = read_card(init_from)
+    keep = ("command", "training", "initialised_from")
+    return {"model": str(init_from), **{k: parent[k] for k in keep if k in parent},
+            "validation_accuracy": parent.get("metrics", {}).get(parent.get("validation_split", ""), {}).get("accuracy")}
 
 
 def hardware_description() -> str:

@@ -67,6 +67,7 @@ def test_finalize_writes_the_best_epoch_of_an_unfinished_run(tiny_csv, tmp_path,
     (["evaluate", "--model", "{model}", "--data", "{tmp}/text.jpg"], "line 1: expected a header"),
     (["evaluate", "--model", "{model}", "--data", "{tmp}/missing.csv"], "no such file"),
     (["train", "--data", "{tmp}/missing.csv", "--out", "{tmp}/m.keras"], "no such file"),
+    (["export", "--model", "{tmp}/text.jpg"], "not a Keras .keras model file"),
     (["train", "--data", "{tmp}/text.jpg", "--out", "{tmp}/m.keras", "--arch", "nope"], "arch 'nope' is unknown"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_model_path, args, message):
@@ -84,5 +85,28 @@ def test_help_lists_every_command():
     run = subprocess.run([sys.executable, "-m", "fer_core", "--help"], capture_output=True, text=True, cwd=REPO,
                          timeout=120)
     assert run.returncode == 0
-    for command in ("train", "evaluate", "predict", "info"):
+    for command in ("train", "evaluate", "predict", "info", "export"):
         assert command in run.stdout
+
+
+def test_export_then_predict_runs_on_litert_with_a_clean_stderr(tiny_model_path, astronaut_jpeg, tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    import shutil
+
+    model = tmp_path / "tiny.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(tiny_model_path.with_suffix(".json"), model.with_suffix(".json"))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    export = subprocess.run([sys.executable, "-m", "fer_core", "export", "--model", str(model)],
+                            capture_output=True, text=True, cwd=REPO, env=env, timeout=180)
+    assert export.returncode == 0 and export.stderr == "", export.stderr
+    assert "tiny.tflite" in export.stdout and model.with_suffix(".tflite").is_file()
+    check = ("import sys, json; from fer_core.cli import main; code = main(['predict', sys.argv[1], '--model', "
+             "sys.argv[2], '--json']); print(json.dumps(sorted(m for m in ('tensorflow', 'ai_edge_litert') "
+             "if m in sys.modules)))")
+    run = subprocess.run([sys.executable, "-c", check, str(astronaut_jpeg), str(model)], capture_output=True,
+                         text=True, cwd=REPO, env=env, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    faces_line, modules_line = run.stdout.strip().splitlines()
+    assert len(json.loads(faces_line)["faces"]) == 1
+    assert json.loads(modules_line) == ["ai_edge_litert"]  # prediction never imported TensorFlow

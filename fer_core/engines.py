@@ -1,0 +1,177 @@
+"""Inference engines: the function that turns a batch of faces into probabilities.
+
+Two engines give the same numbers (checked to 1e-4 when the LiteRT file is written):
+
+- ``KerasEngine`` runs the ``.keras`` model itself; it needs TensorFlow (seconds to import,
+  hundreds of MB of memory).
+- ``LiteRTEngine`` runs a ``.tflite`` export of that model with ``ai-edge-litert``: a small
+  runtime that imports in a fraction of a second and needs no TensorFlow. ``python -m
+  fer_core export`` writes the file and records in the model card which ``.keras`` file it
+  was exported from (by SHA-256), so a stale export is never used.
+
+Both are called like a Keras model: ``engine(x)`` with float32 ``x`` of shape N x 48 x 48 x 1,
+pixel values 0..255, returning N x 7 probabilities. Neither is thread-safe; ``Predictor``
+serialises calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .labels import INPUT_SHAPE, NUM_CLASSES
+from .quiet import native_stderr_silenced
+
+PARITY_TOLERANCE = 1e-4  # largest allowed |keras - litert| probability difference
+ENGINES = ("auto", "litert", "keras")
+
+
+class KerasEngine:
+    """Calls a loaded Keras model directly (no ``model.predict`` per-call overhead)."""
+
+    name = "keras"
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return np.asarray(self.model(x, training=False))
+
+
+class LiteRTEngine:
+    """Runs a ``.tflite`` model with the LiteRT interpreter, resizing its batch as needed."""
+
+    name = "litert"
+
+    def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        try:
+            self._interpreter = Interpreter(model_path=str(self.path),
+                                            num_threads=num_threads or min(4, os.cpu_count() or 1))
+        except (ValueError, RuntimeError) as error:
+            raise ModelError(f"{self.path}: not a LiteRT model this runtime can load ({error})") from None
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        if tuple(self._input["shape"][1:]) != INPUT_SHAPE or tuple(self._output["shape"][1:]) != (NUM_CLASSES,):
+            raise ModelError(f"{self.path}: the LiteRT model maps {tuple(self._input['shape'])} to "
+                             f"{tuple(self._output['shape'])}; expected (N, 48, 48, 1) to (N, 7)")
+        self._batch = None
+        self._invoked = False
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if len(x) == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        if self._batch != len(x):
+            with native_stderr_silenced():  # the runtime announces its XNNPACK delegate on stderr
+                self._interpreter.resize_tensor_input(self._input["index"], [len(x), *INPUT_SHAPE])
+                self._interpreter.allocate_tensors()
+            self._batch = len(x)
+        self._interpreter.set_tensor(self._input["index"], x)
+        if self._invoked:
+            self._interpreter.invoke()
+        else:
+            with native_stderr_silenced():
+                self._interpreter.invoke()
+            self._invoked = True
+        return self._interpreter.get_tensor(self._output["index"]).copy()
+
+
+def litert_available() -> bool:
+    """Whether the ``ai-edge-litert`` runtime is installed."""
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def litert_path_for(model_path: str | os.PathLike) -> Path:
+    """Where the LiteRT export of ``x.keras`` lives: ``x.tflite`` beside it."""
+    return Path(model_path).with_suffix(".tflite")
+
+
+def matching_litert_file(model_path: str | os.PathLike, card: dict) -> Path | None:
+    """The ``.tflite`` export of this exact ``.keras`` file, or None when absent or stale."""
+    record = card.get("litert") or {}
+    path = litert_path_for(model_path)
+    if not path.is_file() or not record.get("keras_sha256"):
+        return None
+    return path if record["keras_sha256"] == file_sha256(model_path) else None
+
+
+def open_engine(model_path: str | os.PathLike, card: dict, engine: str = "auto"):
+    """The engine for a model: LiteRT when asked (or on auto, when a matching export and the
+    runtime exist), otherwise Keras."""
+    if engine not in ENGINES:
+        raise ModelError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
+    if engine in ("auto", "litert"):
+        lite = matching_litert_file(model_path, card)
+        if lite is not None and litert_available():
+            return LiteRTEngine(lite)
+        if engine == "litert":
+            why = ("ai-edge-litert is not installed" if not litert_available() else
+                   f"no up-to-date {litert_path_for(model_path).name}; run python -m fer_core export "
+                   f"--model {model_path}")
+            raise ModelError(f"{model_path}: cannot use the LiteRT engine: {why}")
+    from .modelio import load_keras_model
+
+    return KerasEngine(load_keras_model(model_path))
+
+
+def export_litert(model_path: str | os.PathLike, *, samples: int = 64, seed: int = 0) -> dict:
+    """Export ``x.keras`` to ``x.tflite``, prove the two agree, and record it in the model card.
+
+    The export is written to a temporary file, compared with Keras on ``samples`` random faces
+    (largest difference at most ``PARITY_TOLERANCE``), and only then moved into place.
+    Returns the card's ``litert`` record.
+    """
+    from .modelio import load_keras_model, read_card, write_json_atomically, card_path
+
+    model_path = Path(model_path)
+    model = load_keras_model(model_path)
+    target = litert_path_for(model_path)
+    with tempfile.TemporaryDirectory(dir=model_path.parent) as work:
+        candidate = Path(work) / target.name
+        _quiet_export(model, candidate)
+        x = np.random.default_rng(seed).integers(0, 256, (samples, *INPUT_SHAPE)).astype(np.float32)
+        difference = float(np.abs(np.asarray(model(x, training=False)) - LiteRTEngine(candidate)(x)).max())
+        if difference > PARITY_TOLERANCE:
+            raise ModelError(f"{model_path}: the LiteRT export differs from Keras by {difference:.2e} "
+                             f"(> {PARITY_TOLERANCE:.0e}); not written")
+        os.chmod(candidate, 0o644)
+        shutil.move(candidate, target)
+    record = {"file": target.name, "keras_sha256": file_sha256(model_path),
+              "max_difference": difference, "bytes": target.stat().st_size}
+    card = read_card(model_path)
+    if card:
+        write_json_atomically({**card, "litert": record}, card_path(model_path))
+    return record
+
+
+def _quiet_export(model, path: Path) -> None:
+    """``model.export(path, format="litert")`` with the converter's native log lines silenced."""
+    from .quiet import native_stderr_silenced
+
+    try:
+        with native_stderr_silenced():
+            model.export(str(path), format="litert", verbose=False)
+    except Exception as error:  # the converter raises many types
+        raise ModelError(f"the LiteRT export failed ({str(error).strip().splitlines()[0][:200]})") from None

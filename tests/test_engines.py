@@ -1,0 +1,86 @@
+"""The LiteRT engine: exported once, same probabilities as Keras, never used when stale."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from fer_core.engines import (PARITY_TOLERANCE, KerasEngine, LiteRTEngine, export_litert, litert_path_for,
+                              matching_litert_file, open_engine)
+from fer_core.errors import ModelError
+from fer_core.modelio import card_path, load_keras_model, read_card
+from fer_core.predict import Predictor, PredictorConfig
+
+pytest.importorskip("ai_edge_litert")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model_path, tmp_path_factory):
+    """A copy of the tiny model with its LiteRT twin written by export_litert."""
+    folder = tmp_path_factory.mktemp("exported")
+    model = folder / "tiny.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(card_path(tiny_model_path), card_path(model))
+    record = export_litert(model)
+    return model, record
+
+
+def test_export_writes_the_file_and_records_it_in_the_card(exported):
+    model, record = exported
+    assert litert_path_for(model).is_file()
+    assert record["max_difference"] <= PARITY_TOLERANCE
+    assert read_card(model)["litert"] == record
+
+
+def test_litert_gives_the_keras_probabilities_within_1e4_for_any_batch_size(exported):
+    model, _ = exported
+    keras_engine = KerasEngine(load_keras_model(model))
+    lite = LiteRTEngine(litert_path_for(model))
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 1, 33):
+        x = rng.integers(0, 256, (n, 48, 48, 1)).astype(np.float32)
+        assert np.abs(keras_engine(x) - lite(x)).max() <= PARITY_TOLERANCE
+
+
+def test_auto_engine_prefers_an_up_to_date_export(exported):
+    model, _ = exported
+    predictor = Predictor.load(model)
+    assert predictor.engine_name == "litert"
+    keras_predictor = Predictor.load(model, PredictorConfig(engine="keras"))
+    faces = np.random.default_rng(3).integers(0, 256, (4, 48, 48)).astype(np.uint8)
+    assert np.abs(predictor.classify(faces) - keras_predictor.classify(faces)).max() <= PARITY_TOLERANCE
+
+
+def test_a_stale_export_is_never_used(exported, tmp_path):
+    model, _ = exported
+    changed = tmp_path / "tiny.keras"
+    shutil.copy(model, changed)
+    shutil.copy(card_path(model), card_path(changed))
+    shutil.copy(litert_path_for(model), litert_path_for(changed))
+    card = read_card(changed)
+    card["litert"]["keras_sha256"] = "0" * 64  # the .keras file was retrained since the export
+    card_path(changed).write_text(__import__("json").dumps(card))
+    assert matching_litert_file(changed, card) is None
+    assert Predictor.load(changed).engine_name == "keras"
+    with pytest.raises(ModelError, match="no up-to-date tiny.tflite"):
+        open_engine(changed, card, "litert")
+
+
+def test_a_garbage_tflite_file_is_refused_with_its_name(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a flatbuffer at all")
+    with pytest.raises(ModelError, match="bad.tflite"):
+        LiteRTEngine(bad)
+
+
+def test_unknown_engine_name_lists_the_choices(exported):
+    model, _ = exported
+    with pytest.raises(ModelError, match="auto, litert, keras"):
+        open_engine(model, {}, "onnx")
+
+
+def test_the_shipped_model_has_an_up_to_date_export():
+    from fer_core.predict import DEFAULT_MODEL_PATH
+
+    assert matching_litert_file(DEFAULT_MODEL_PATH, read_card(DEFAULT_MODEL_PATH)) is not None, \
+        "run: python -m fer_core export"

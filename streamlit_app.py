@@ -6,6 +6,7 @@ st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout=
 
 pages = [
     st.Page("pages/predict.py", title="Predict", icon=":material/face:", default=True),
+    st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("pages/explore.py", title="Explore", icon=":material/dataset:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),

@@ -133,11 +133,46 @@ def _run_evaluate(args) -> int:
     return 0
 
 
+def _run_batch(args, predictor) -> int:
+    """Label every photo of a folder or .zip: one CSV row per face, to --csv or to stdout."""
+    import csv
+
+    from .batch import CSV_COLUMNS, label_photos, photos_in, write_csv
+    from .labels import EMOTIONS
+
+    started = time.monotonic()
+    on_photo = _batch_progress if sys.stderr.isatty() else None
+    rows = label_photos(predictor, photos_in(args.image, predictor.config.limits), on_photo=on_photo)
+    if not args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(row.to_record() for row in rows)
+        return 0
+    counts = write_csv(rows, args.csv)
+    if on_photo:
+        print(file=sys.stderr)
+    faces = sum(n for label, n in counts.items() if label in EMOTIONS)
+    summary = ", ".join(f"{label} {n}" for label, n in counts.most_common())
+    print(f"wrote {args.csv}: {faces} faces ({summary}) in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def _batch_progress(done: int, name: str) -> None:
+    print(f"\r{done} photos labelled ({name[-40:]})" + " " * 10, end="", file=sys.stderr, flush=True)
+
+
 def _run_predict(args) -> int:
     from .predict import Predictor
 
     predictor = Predictor.load(args.model)
+    target = Path(args.image)
+    if target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file()):
+        return _run_batch(args, predictor)
+    if args.csv:
+        raise FerError(f"{args.image}: --csv is for a folder or a .zip of photos")
     faces = predictor.predict(args.image, whole_image_if_no_face=args.whole_image)
+    if args.explain:
+        _write_explanation(args, predictor, faces)
     if args.json:
         print(json.dumps({"faces": [face.to_dict() for face in faces]}))
         return 0
@@ -149,6 +184,24 @@ def _run_predict(args) -> int:
     return 0
 
 
+def _run_calibrate(args) -> int:
+    from .calibration import calibrate_model_file
+    from .data import load_dataset
+
+    data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
+    _report_skipped(data)
+    subset = data.subset(args.split)
+    result = calibrate_model_file(args.model, subset.images, subset.labels, split=args.split, tta=not args.no_tta)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"{args.model} on {args.split} ({result.n} faces{', flip TTA' if result.tta else ''}): temperature "
+          f"{result.temperature:.3f}; ECE {result.ece_before:.4f} -> {result.ece_after:.4f}; NLL "
+          f"{result.nll_before:.4f} -> {result.nll_after:.4f}; accuracy {result.accuracy_before:.4f} -> "
+          f"{result.accuracy_after:.4f}; 'uncertain' below {result.uncertain_below:.0%}. Written to the card.")
+    return 0
+
+
 def _run_export(args) -> int:
     from .engines import export_litert, litert_path_for
 
@@ -156,6 +209,31 @@ def _run_export(args) -> int:
     print(f"wrote {litert_path_for(args.model)} ({record['bytes'] / 1e6:.1f} MB); largest difference from "
           f"Keras {record['max_difference']:.1e}; the model card records it")
     return 0
+
+
+def _write_explanation(args, predictor, faces) -> None:
+    """The photo with each face's Grad-CAM heat map and label, as a PNG at --explain."""
+    from PIL import Image
+
+    from .explain import class_index, overlay_on_photo
+    from .images import load_rgb
+    from .render import annotate
+
+    if not args.explain.lower().endswith(".png"):
+        raise FerError(f"{args.explain}: --explain writes a .png file")
+    if args.explain_class:
+        try:
+            class_index(args.explain_class)
+        except ValueError as error:
+            raise FerError(str(error)) from None
+    rgb = load_rgb(args.image)
+    heats = [(face.box, predictor.explain(face, args.explain_class)) for face in faces]
+    try:
+        Image.fromarray(annotate(overlay_on_photo(rgb, heats), faces)).save(args.explain)
+    except OSError as error:
+        raise FerError(f"{args.explain}: cannot write the heat map ({error.strerror or error})") from None
+    print(f"wrote {args.explain}: Grad-CAM for {args.explain_class or 'the predicted class'} of {len(faces)} "
+          f"face{'s' if len(faces) != 1 else ''}", file=sys.stderr)
 
 
 def _run_info(args) -> int:
@@ -181,10 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
 
     predict = commands.add_parser("predict", help="find the faces in a photo and classify their expressions")
-    predict.add_argument("image", help="a photo (jpg, png, webp, bmp, ...)")
+    predict.add_argument("image", help="a photo (jpg, png, webp, bmp, ...), or a folder or .zip of photos")
+    predict.add_argument("--csv", help="for a folder or .zip: write one row per face to this CSV file")
+    predict.add_argument("--explain", metavar="OUT.png", help="also write the photo with Grad-CAM heat maps")
+    predict.add_argument("--explain-class", metavar="CLASS", help="explain this class instead of the predicted one")
     predict.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
     predict.add_argument("--whole-image", action="store_true", help="classify the whole picture when no face is found")
     predict.add_argument("--json", action="store_true", help='print {"faces": [...]} as JSON')
+
+    calibrate = commands.add_parser("calibrate", help="fit the temperature (and the 'uncertain' threshold) of a model "
+                                                      "and store them in its card")
+    calibrate.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
+    calibrate.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz) or image folder")
+    calibrate.add_argument("--split", default="PublicTest", help="the faces to fit on (default: PublicTest)")
+    calibrate.add_argument("--no-tta", action="store_true", help="fit without the flip TTA the app uses")
+    calibrate.add_argument("--json", action="store_true", help="print one JSON object")
+    calibrate.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
 
     export = commands.add_parser("export", help="write the LiteRT (.tflite) twin of a model for fast, TensorFlow-free "
                                                 "prediction")
@@ -201,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("train", "info", "export"):
         import_keras()  # before anything else imports it, so its start-up banners stay off stderr
     runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info,
-               "export": _run_export}
+               "export": _run_export, "calibrate": _run_calibrate}
     try:
         return runners[args.command](args)
     except FerError as error:

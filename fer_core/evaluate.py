@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,7 @@ class Evaluation:
     ece: float
     tta: bool
     temperature: float = 1.0
+    reliability: list[dict] = field(default_factory=list)  # reliability_bins(): the diagram's data
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -63,18 +64,27 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
     return flat.reshape(num_classes, num_classes)
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
-    """ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
+def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
+    """Per equal-width confidence bin: its edges, count, mean confidence and accuracy (the
+    data of a reliability diagram; empty bins have count 0 and None for the means)."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
+    rows = []
     for b in range(bins):
         in_bin = which == b
-        if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(ece)
+        rows.append({"lower": float(edges[b]), "upper": float(edges[b + 1]), "count": int(in_bin.sum()),
+                     "confidence": float(confidence[in_bin].mean()) if in_bin.any() else None,
+                     "accuracy": float(correct[in_bin].mean()) if in_bin.any() else None})
+    return rows
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
+    total = max(len(labels), 1)
+    return float(sum(row["count"] / total * abs(row["accuracy"] - row["confidence"])
+                     for row in reliability_bins(probabilities, labels, bins) if row["count"]))
 
 
 def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, *, split: str = "",
@@ -107,6 +117,7 @@ def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, *,
         macro_f1=float(f1[present].mean()), per_class=per_class, confusion_matrix=counts.tolist(),
         confusion_matrix_normalized=np.round(normalized, 4).tolist(),
         ece=expected_calibration_error(probabilities, labels), tta=tta, temperature=temperature,
+        reliability=reliability_bins(probabilities, labels),
     )
 
 

@@ -13,6 +13,8 @@ class Limits:
     max_image_pixels: int = 40_000_000  # width * height, checked before decoding
     max_faces: int = 50  # faces classified per photo; more are reported, not classified
     max_dataset_rows: int = 200_000  # FER2013 has 35,887
+    max_batch_photos: int = 2_000  # photos in one batch (a folder, a .zip or several uploads)
+    max_zip_bytes: int = 500 * 1024 * 1024  # uncompressed total of a .zip batch
 
 
 DEFAULT_LIMITS = Limits()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import DEFAULT_UNCERTAIN_BELOW
 from .evaluate import Evaluation, apply_temperature, metrics_from_probabilities
 from .faces import DetectorConfig, FaceDetector, crop_face, to_gray, whole_image_face
 from .images import load_rgb
@@ -27,6 +28,7 @@ class Face:
     probabilities: dict[str, float]
     crop: np.ndarray = field(repr=False)  # the 48 x 48 uint8 input the model saw
     whole_image: bool = False  # True when no face was found and the whole picture was classified
+    uncertain: bool = False  # the top probability is below the model's calibrated "uncertain" threshold
 
     @property
     def confidence(self) -> float:
@@ -37,7 +39,7 @@ class Face:
         """JSON-ready: box, label, confidence, probabilities, whole_image."""
         return {"box": list(self.box), "label": self.label, "confidence": round(self.confidence, 6),
                 "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
-                "whole_image": self.whole_image}
+                "whole_image": self.whole_image, "uncertain": self.uncertain}
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,12 @@ class Predictor:
         self.config = config
         self.model_path = model_path
         self.temperature = float(self.card.get("temperature", 1.0))
+        self.uncertain_below = float(self.card.get("uncertain_below", DEFAULT_UNCERTAIN_BELOW))
         self.detector = FaceDetector(config.detector)
         self._lock = threading.Lock()
         self._keras_model = getattr(self.engine, "model", None)
         self._keras_lock = threading.Lock()
+        self._grad_cam = None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, config: PredictorConfig = PredictorConfig()) -> "Predictor":
@@ -108,14 +112,16 @@ class Predictor:
             out = (out[: len(faces)] + out[len(faces):]) / 2
         return apply_temperature(out, self.temperature)
 
-    def detect(self, image) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    def detect(self, image, *, name: str | None = None) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
         """The upright grayscale photo and its face boxes (at most ``limits.max_faces``)."""
-        gray = to_gray(load_rgb(image, limits=self.config.limits))
+        gray = to_gray(load_rgb(image, limits=self.config.limits, name=name))
         return gray, self.detector.detect(gray)[: self.config.limits.max_faces]
 
-    def predict(self, image, *, whole_image_if_no_face: bool = False) -> list[Face]:
-        """Every face in ``image`` (path, bytes, PIL image or H x W x 3 RGB array), largest first."""
-        gray, boxes = self.detect(image)
+    def predict(self, image, *, whole_image_if_no_face: bool = False, name: str | None = None) -> list[Face]:
+        """Every face in ``image`` (path, bytes, PIL image or H x W x 3 RGB array), largest first.
+
+        ``name`` labels the image in error messages (default: its path, or "upload")."""
+        gray, boxes = self.detect(image, name=name)
         whole = not boxes and whole_image_if_no_face
         if whole:
             crops = whole_image_face(gray)[None]
@@ -126,10 +132,23 @@ class Predictor:
         probabilities = self.classify(crops)
         return [self._face(box, crop, row, whole) for box, crop, row in zip(boxes, crops, probabilities)]
 
-    @staticmethod
-    def _face(box, crop, row: np.ndarray, whole: bool) -> Face:
+    def _face(self, box, crop, row: np.ndarray, whole: bool) -> Face:
         named = {name: float(p) for name, p in zip(EMOTIONS, row)}
-        return Face(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], named, crop, whole)
+        return Face(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], named, crop, whole,
+                    uncertain=float(row.max()) < self.uncertain_below)
+
+    def explain(self, face: Face, class_name: str | None = None) -> np.ndarray:
+        """Grad-CAM heat map (48 x 48, 0..1) of why ``face`` is ``class_name`` (default: its label).
+
+        Needs the Keras model: with the LiteRT engine, the first call loads it (and TensorFlow)."""
+        from .explain import GradCAM, class_index
+
+        target = class_index(class_name or face.label)
+        model = self.model
+        with self._keras_lock:
+            if self._grad_cam is None:
+                self._grad_cam = GradCAM(model)
+            return self._grad_cam.heatmap(face.crop, target)
 
     def probabilities(self, images: np.ndarray, *, tta: bool = False) -> np.ndarray:
         """Probabilities (N x 7) for many uint8 faces (N x 48 x 48), in batches, temperature applied."""

@@ -18,7 +18,8 @@ def annotate(image, faces) -> np.ndarray:
     for number, face in enumerate(faces, start=1):
         x, y, w, h = face.box
         cv2.rectangle(canvas, (x, y), (x + w, y + h), BOX_COLOUR, thickness)
-        text = f"{number}: {face.label} {face.confidence:.0%}"
+        label = f"{face.label}?" if getattr(face, "uncertain", False) else face.label  # "?": below the threshold
+        text = f"{number}: {label} {face.confidence:.0%}"
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = max(y - th - base - 4, 0)
         cv2.rectangle(canvas, (x, top), (x + tw + 6, top + th + base + 4), BOX_COLOUR, -1)

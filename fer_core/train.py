@@ -379,6 +379,7 @@ def train(
                       best_epoch=state.get("best_epoch"), stopped_by_request=stopped_by_request,
                       epochs_done=epochs_done)
     card["command"] = reproduce_command(config, data.source, out)
+    card.update(_calibration_entries(model, val_data, val_name))
     if config.init_from:
         card["initialised_from"] = _lineage(config.init_from)
     model_path = None
@@ -429,6 +430,18 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
         "metrics": metrics,
         "validation_split": val_name,
     }
+
+
+def _calibration_entries(model, val_data: Dataset, val_name: str) -> dict:
+    """Temperature, "uncertain" threshold and their evidence, fitted on the validation faces
+    with the flip TTA the app uses."""
+    from .calibration import calibrate
+    from .evaluate import predict_probabilities
+
+    result = calibrate(predict_probabilities(model, val_data.images, tta=True), val_data.labels,
+                       split=val_name, tta=True)
+    return {"temperature": result.temperature, "uncertain_below": result.uncertain_below,
+            "calibration": result.to_dict()}
 
 
 def _lineage(init_from: str) -> dict:

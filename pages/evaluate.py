@@ -5,7 +5,8 @@ import streamlit as st
 from fer_core.errors import FerError
 from fer_core.evaluate import confident_mistakes, metrics_from_probabilities
 from fer_core.modelio import read_card
-from ui.charts import confusion_heatmap
+from fer_core.calibration import reliability_before_after
+from ui.charts import confusion_heatmap, reliability_diagram
 from ui.resources import available_models, NO_DATA_HELP, dataset_for, dataset_picker, predictor_for
 
 st.title("Evaluate models")
@@ -18,6 +19,23 @@ chosen = st.multiselect("Models (two to compare side by side)", models, default=
                         format_func=lambda m: m.title, key="evaluate_models")
 normalized = st.toggle("Row-normalised confusion matrix", value=True, key="evaluate_normalized")
 path = dataset_picker("evaluate")
+
+
+def show_calibration(calibration: dict | None, key: str) -> None:
+    """ECE before and after temperature scaling, and the reliability diagram."""
+    if not calibration:
+        st.caption("No calibration stored for this model (python -m fer_core calibrate adds one).")
+        return
+    st.markdown("**Can its confidence be trusted?**")
+    a, b, c = st.columns(3)
+    a.metric("ECE, raw", f"{calibration['ece_before']:.3f}")
+    b.metric("ECE, scaled", f"{calibration['ece_after']:.3f}",
+             delta=f"{calibration['ece_after'] - calibration['ece_before']:+.3f}", delta_color="inverse")
+    c.metric("Temperature", f"{calibration['temperature']:.2f}")
+    st.plotly_chart(reliability_diagram(calibration["reliability_before"], calibration["reliability_after"]),
+                    width="stretch", key=f"reliability_{key}")
+    st.caption("Expected calibration error over 15 confidence bins: how far, on average, the stated confidence "
+               "is from the share of faces the model gets right. Points on the diagonal are perfectly calibrated.")
 
 
 def show_evaluation(result: dict, title: str, key: str) -> None:
@@ -47,6 +65,7 @@ if path is None:
                 continue
             show_evaluation(card["metrics"][split], f"{entry.path.stem}: stored {split} metrics from its model card",
                             entry.path.stem)
+            show_calibration(card.get("calibration"), entry.path.stem)
     st.stop()
 
 try:
@@ -61,6 +80,11 @@ try:
                 probabilities = predictor.probabilities(subset.images)
             result = metrics_from_probabilities(probabilities, subset.labels, split=split).to_dict()
             show_evaluation(result, f"{entry.path.stem} on {split} ({len(subset):,} faces)", entry.path.stem)
+            if "temperature" in predictor.card:
+                show_calibration(reliability_before_after(probabilities, subset.labels, predictor.temperature),
+                                 entry.path.stem)
+            else:
+                show_calibration(None, entry.path.stem)
             st.markdown("**Most confident mistakes**")
             mistakes = confident_mistakes(probabilities, subset.labels, k=12)
             st.image([subset.images[m["row"]] for m in mistakes], width=72,

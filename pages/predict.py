@@ -3,6 +3,8 @@
 import streamlit as st
 
 from fer_core.errors import FerError
+from fer_core.explain import overlay_on_face, overlay_on_photo
+from fer_core.labels import EMOTIONS
 from fer_core.images import SUPPORTED_SUFFIXES, load_rgb
 from fer_core.predict import confidence_in_words
 from fer_core.render import annotate
@@ -44,17 +46,46 @@ except FerError as error:
     st.error(str(error))
     st.stop()
 
+explain = bool(faces) and st.toggle("Show why: attention heat maps (Grad-CAM)", key="predict_explain",
+                                    help="Where the model looked to decide. The first use loads TensorFlow "
+                                         "(a few seconds).")
+explained_class = None
+if explain:
+    explained_class = st.selectbox("Explain which class", ["the predicted one", *EMOTIONS], key="predict_explain_class")
+    explained_class = None if explained_class == "the predicted one" else explained_class
+    with st.spinner("Computing heat maps..."):
+        heats = [predictor.explain(face, explained_class) for face in faces]
+    shown = annotate(overlay_on_photo(rgb, [(face.box, heat) for face, heat in zip(faces, heats)]), faces)
+else:
+    heats = [None] * len(faces)
+    shown = annotate(rgb, faces) if faces else rgb
+
 picture, results = st.columns([3, 2])
-picture.image(annotate(rgb, faces) if faces else rgb, width="stretch")
+picture.image(shown, width="stretch")
+if explain:
+    picture.caption(f"Heat maps (Grad-CAM): where the model found the evidence for "
+                    f"{explained_class or 'its answer'}; red is the strongest, blue none.")
 if faces:
     results.subheader(f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
-for number, face in enumerate(faces, start=1):
+for number, (face, heat) in enumerate(zip(faces, heats), start=1):
     with results.container(border=True):
         crop, chart = st.columns([1, 3])
-        crop.image(face.crop, caption="what the model saw", width=96)
+        if heat is None:
+            crop.image(face.crop, caption="what the model saw", width=96)
+        else:
+            crop.image(overlay_on_face(face.crop, heat), width=96,
+                       caption=f"why {explained_class or face.label}")
         where = "the whole image" if face.whole_image else f"face {number}"
-        crop.markdown(f"**{number}. {face.label}**  \n{face.confidence:.0%}, {confidence_in_words(face.confidence)}")
+        if face.uncertain:
+            crop.markdown(f"**{number}. uncertain**  \nperhaps {face.label}, {face.confidence:.0%}")
+        else:
+            crop.markdown(f"**{number}. {face.label}**  \n{face.confidence:.0%}, {confidence_in_words(face.confidence)}")
         chart.plotly_chart(probability_bars(face.probabilities, face.label), width="stretch",
                            key=f"bars_{number}")
-        st.caption(f"{where.capitalize()} looks **{face.label}** ({face.confidence:.0%}, "
-                   f"{confidence_in_words(face.confidence)}).")
+        if face.uncertain:
+            st.caption(f"The model is **uncertain** about {where}: its best guess, {face.label}, has "
+                       f"{face.confidence:.0%}, below the {predictor.uncertain_below:.0%} under which this "
+                       "model is wrong more often than right (measured on PublicTest).")
+        else:
+            st.caption(f"{where.capitalize()} looks **{face.label}** ({face.confidence:.0%}, "
+                       f"{confidence_in_words(face.confidence)}).")

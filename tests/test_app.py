@@ -47,8 +47,61 @@ def test_predict_page_invites_a_photo_then_labels_the_example(app_env):
     assert not at.exception and not at.error
     shown = texts(at)
     assert "1 face" in shown
-    assert any(f"**1. {label}**" in shown for label in EMOTIONS)
+    assert any(f"**1. {label}**" in shown for label in (*EMOTIONS, "uncertain"))
     assert "%" in shown and len(at.get("plotly_chart")) == 1
+
+
+def test_predict_page_explains_with_heat_maps_on_request(app_env):
+    at = page("predict").run()
+    at.button(key="predict_example").click().run()
+    at.toggle(key="predict_explain").set_value(True).run()
+    assert not at.exception and not at.error
+    assert "Heat maps (Grad-CAM): where the model found the evidence for its answer" in texts(at)
+    at.selectbox(key="predict_explain_class").select("surprise").run()
+    assert not at.exception and not at.error
+    assert "evidence for surprise" in texts(at)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.jpg", b"", "the file is empty"),
+    ("notes.jpg", b"just some text", "not an image this app can read"),
+    ("cut.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image this app can read"),
+])
+def test_predict_page_answers_a_bad_upload_with_a_specific_error(app_env, name, content, message):
+    at = page("predict").run()
+    at.file_uploader(key="predict_upload").set_value((name, content, "image/jpeg")).run()
+    assert not at.exception
+    assert message in at.error[0].value and name in at.error[0].value
+    at.file_uploader(key="predict_upload").set_value(None).run()  # still usable afterwards
+    at.button(key="predict_example").click().run()
+    assert not at.exception and not at.error and "1 face" in texts(at)
+
+
+def test_batch_page_labels_uploads_and_a_zip_with_a_table_chart_and_csv(app_env, astronaut_jpeg, cat_png):
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(astronaut_jpeg, "trip/astronaut.jpg")
+        zipped.writestr("trip/broken.jpg", b"not a photo")
+        zipped.writestr("trip/readme.txt", b"skipped: not an image")
+    at = page("batch").run()
+    assert "Upload several photos" in at.info[0].value
+    at.file_uploader(key="batch_uploads").set_value([
+        ("astronaut.jpg", astronaut_jpeg.read_bytes(), "image/jpeg"),
+        ("cat.png", cat_png.read_bytes(), "image/png"),
+        ("trip.zip", archive.getvalue(), "application/zip"),
+    ]).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert table["file"].tolist() == ["astronaut.jpg", "cat.png", "trip/astronaut.jpg", "trip/broken.jpg"]
+    assert table["label"].tolist()[1] == "no face" and table["label"].tolist()[3] == "unreadable"
+    assert set(table["label"].tolist()[::2]) <= set(EMOTIONS)
+    assert {"x", "y", "width", "height", "confidence", *EMOTIONS} <= set(table.columns)
+    assert [m.value for m in at.metric] == ["4", "2", "1"]  # photos, faces, unreadable photos
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 1
 
 
 def test_predict_page_without_models_explains(monkeypatch, tmp_path):
@@ -108,11 +161,11 @@ def test_evaluate_page_shows_metrics_table_and_confusion_matrix(app_env):
     at = page("evaluate").run()
     assert not at.exception and not at.error
     labels = [m.label for m in at.metric]
-    assert labels == ["Accuracy", "Loss", "Macro-F1"]
+    assert labels == ["Accuracy", "Loss", "Macro-F1", "ECE, raw", "ECE, scaled", "Temperature"]
     assert at.metric[0].value.endswith("%")
     table = at.dataframe[0].value
     assert table["class"].tolist() == list(EMOTIONS) and {"precision", "recall", "f1"} <= set(table.columns)
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # confusion matrix, reliability diagram
 
 
 def test_evaluate_page_without_data_shows_the_model_card_metrics(app_env, monkeypatch):
@@ -120,7 +173,8 @@ def test_evaluate_page_without_data_shows_the_model_card_metrics(app_env, monkey
     at = page("evaluate").run()
     at.selectbox(key="evaluate_dataset").select("Type a path...").run()
     assert any("stored PublicTest metrics from its model card" in s.value for s in at.subheader)
-    assert [m.label for m in at.metric] == ["Accuracy", "Loss", "Macro-F1"]
+    assert [m.label for m in at.metric][:3] == ["Accuracy", "Loss", "Macro-F1"]
+    assert "ECE, scaled" in [m.label for m in at.metric]
 
 
 def test_entry_point_builds_the_navigation():

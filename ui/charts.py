@@ -55,3 +55,34 @@ def confusion_heatmap(matrix, normalized: bool) -> go.Figure:
                        color_continuous_scale="Blues", labels=dict(x="predicted", y="true", color="share" if normalized else "faces"))
     figure.update_layout(height=430, margin=dict(l=0, r=0, t=10, b=0))
     return figure
+
+
+def reliability_diagram(before: list[dict], after: list[dict] | None = None) -> go.Figure:
+    """Accuracy against confidence per bin; the diagonal is perfect calibration, marker size the face count."""
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+                       line=dict(dash="dot", color="#888"))
+    for bins, name, colour in ((before, "raw", "#8aa1b4"), (after, "temperature-scaled", "#ff8c00")):
+        filled = [b for b in bins or [] if b["count"]]
+        if not filled:
+            continue
+        largest = max(b["count"] for b in filled)
+        figure.add_scatter(x=[b["confidence"] for b in filled], y=[b["accuracy"] for b in filled],
+                           mode="lines+markers", name=name, line=dict(color=colour),
+                           marker=dict(size=[6 + 14 * b["count"] / largest for b in filled]),
+                           customdata=[b["count"] for b in filled],
+                           hovertemplate="confidence %{x:.0%}<br>accuracy %{y:.0%}<br>%{customdata} faces")
+    figure.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0), legend=dict(orientation="h", y=-0.2),
+                         xaxis=dict(title="confidence (top probability)", range=[0, 1], tickformat=".0%"),
+                         yaxis=dict(title="accuracy", range=[0, 1], tickformat=".0%"))
+    return figure
+
+
+def expression_summary(summary: dict[str, int]) -> go.Figure:
+    """Faces per expression across a batch (plus photos with no face or unreadable ones)."""
+    names = list(summary)
+    colours = ["#ffc400" if name in EMOTIONS else "#c0c0c0" for name in names]
+    figure = go.Figure(go.Bar(x=names, y=[summary[n] for n in names], marker_color=colours,
+                              text=[summary[n] for n in names], textposition="auto"))
+    figure.update_layout(height=300, margin=dict(l=0, r=0, t=10, b=0), yaxis_title="faces / photos")
+    return figure

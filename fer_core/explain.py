@@ -75,7 +75,7 @@ class GradCAM:
             maps = torch.as_tensor(np.asarray(maps)).requires_grad_(True)
             self._scores(maps, class_index).backward()
             return maps.grad.detach().cpu().numpy()
-        raise NotImplementedError(f"Grad-CAM needs gradients; the {backend} backend is not supported")
+        raise RuntimeError(f"Grad-CAM needs gradients; the {backend} backend is not supported")
 
     def heatmap(self, face: np.ndarray, class_index: int) -> np.ndarray:
         """A 48 x 48 float map in 0..1 for one uint8 48 x 48 face and a class index."""

@@ -46,6 +46,8 @@ def load_rgb(image, *, limits: Limits = DEFAULT_LIMITS, name: str | None = None)
                          f"{', '.join(SUPPORTED_SUFFIXES)}") from None
     except Image.DecompressionBombError as error:
         raise ImageError(f"{label}: refused, the image is too large ({error})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:  # a recognised format with a broken header
+        raise ImageError(f"{label}: the image is damaged or truncated ({error})") from None
     return _pil_to_rgb(opened, label, limits)
 
 
@@ -72,7 +74,7 @@ def _pil_to_rgb(opened: Image.Image, label: str, limits: Limits) -> np.ndarray:
         opened.load()
         upright = ImageOps.exif_transpose(opened)
         return _to_rgb_array(upright)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         raise ImageError(f"{label}: the image is damaged or truncated ({error})") from None
 
 

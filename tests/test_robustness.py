@@ -103,3 +103,12 @@ def test_eight_threads_sharing_one_predictor_get_the_single_threaded_answers(tin
     assert len(results) == 8 * 50
     for index, got in results.values():
         np.testing.assert_array_equal(got, expected[index])
+
+
+@pytest.mark.parametrize("edits, cut", [([(2, 0)], 18), ([(30, 4)], None)])  # once escaped as OSError
+def test_bmp_with_a_broken_header_is_an_image_error(edits, cut):
+    data = bytearray(VALID["BMP"])
+    for position, value in edits:
+        data[position] = value
+    with pytest.raises(ImageError, match="damaged or truncated"):
+        load_rgb(bytes(data[:cut] if cut is not None else data))

@@ -173,8 +173,11 @@ def _run_predict(args) -> int:
     faces = predictor.predict(args.image, whole_image_if_no_face=args.whole_image)
     if args.explain:
         _write_explanation(args, predictor, faces)
+    if faces.capped:
+        print(f"note: {args.image}: {faces.found} faces found; the {len(faces)} largest were classified "
+              f"(the limit is {predictor.config.limits.max_faces} faces per photo)", file=sys.stderr)
     if args.json:
-        print(json.dumps({"faces": [face.to_dict() for face in faces]}))
+        print(json.dumps({"faces": [face.to_dict() for face in faces], "faces_found": faces.found}))
         return 0
     if not faces:
         print(f"{args.image}: no face found (try --whole-image)")

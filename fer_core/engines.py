@@ -122,6 +122,9 @@ def open_engine(model_path: str | os.PathLike, card: dict, engine: str = "auto")
     runtime exist), otherwise Keras."""
     if engine not in ENGINES:
         raise ModelError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
+    from .modelio import check_card, load_keras_model
+
+    check_card(card, model_path)
     if engine in ("auto", "litert"):
         lite = matching_litert_file(model_path, card)
         if lite is not None and litert_available():
@@ -131,9 +134,9 @@ def open_engine(model_path: str | os.PathLike, card: dict, engine: str = "auto")
                    f"no up-to-date {litert_path_for(model_path).name}; run python -m fer_core export "
                    f"--model {model_path}")
             raise ModelError(f"{model_path}: cannot use the LiteRT engine: {why}")
-    from .modelio import load_keras_model
-
-    return KerasEngine(load_keras_model(model_path))
+    model = load_keras_model(model_path)
+    check_card(card, model_path, model)
+    return KerasEngine(model)
 
 
 def export_litert(model_path: str | os.PathLike, *, samples: int = 64, seed: int = 0) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,11 @@ def load_rgb(image, *, limits: Limits = DEFAULT_LIMITS, name: str | None = None)
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image this app can read; supported: "
                          f"{', '.join(SUPPORTED_SUFFIXES)}") from None
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"{label}: refused, the image is too large ({error})") from None
+    except Image.DecompressionBombError as error:  # PIL's own guard, for headers far beyond our limit
+        claimed = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(claimed.group(1)):,} pixels" if claimed else "the size its header claims"
+        raise ImageError(f"{label}: {size} is over the limit of {limits.max_image_pixels:,} pixels; "
+                         "refused before decoding") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # a recognised format with a broken header
         raise ImageError(f"{label}: the image is damaged or truncated ({error})") from None
     return _pil_to_rgb(opened, label, limits)

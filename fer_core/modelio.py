@@ -22,10 +22,6 @@ def card_path(model_path: str | os.PathLike) -> Path:
 
 def load_keras_model(path: str | os.PathLike):
     """Load a ``.keras`` file in safe mode and check it maps 48x48x1 faces to 7 probabilities."""
-    from .quiet import import_keras
-
-    keras = import_keras()
-
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
@@ -37,6 +33,9 @@ def load_keras_model(path: str | os.PathLike):
     if path.suffix.lower() != ".keras" or not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras .keras model file (expected a zip archive written by "
                          "model.save('name.keras'))")
+    from .quiet import import_keras
+
+    keras = import_keras()  # only now: refusing a wrong file should not wait for TensorFlow
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a broken archive
@@ -58,6 +57,27 @@ def check_contract(model, where: str | os.PathLike) -> None:
                          f"(None, {NUM_CLASSES}) probabilities for the seven FER2013 classes")
 
 
+def check_card(card: dict, where: str | os.PathLike, model=None) -> None:
+    """Raise ModelError when the model card describes another model than the one beside it.
+
+    The card's classes must be the FER2013 classes in their order; with the Keras ``model`` at hand,
+    its parameter count must match the card's. A card carries the temperature and the "uncertain"
+    threshold used at prediction, so a stale one would silently distort every answer.
+    """
+    from .labels import EMOTIONS
+
+    card_file = card_path(where)
+    classes = card.get("classes")
+    if classes is not None and list(classes) != list(EMOTIONS):
+        raise ModelError(f"{card_file}: the model card lists classes {classes}; expected {list(EMOTIONS)} "
+                         "(the card does not belong to this model; retrain, or delete the card)")
+    parameters = card.get("parameters")
+    if model is not None and parameters is not None and int(parameters) != model.count_params():
+        raise ModelError(f"{card_file}: the model card describes a model with {int(parameters):,} parameters, "
+                         f"but {Path(where).name} has {model.count_params():,} (the card belongs to another "
+                         "model; retrain, or delete the card)")
+
+
 def save_model_atomically(model, path: str | os.PathLike) -> Path:
     """Write ``model`` to ``path`` via a temporary file and a rename, so a crash never leaves half a file."""
     path = Path(path)
@@ -71,6 +91,28 @@ def save_model_atomically(model, path: str | os.PathLike) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return path
+
+
+def save_model_with_card(model, card: dict, path: str | os.PathLike) -> Path:
+    """Write a model and its card so that neither replaces a good file unless both were written.
+
+    Both go to temporary files first; only then are they renamed into place. On a full disk or an
+    unwritable folder, ModelError says so and the existing model and card are unchanged.
+    """
+    path = Path(path)
+    staging = path.with_name(f".{path.stem}.staging.keras")
+    try:
+        save_model_atomically(model, staging)
+        staged_card = write_json_atomically(card, card_path(staging))
+        os.replace(staging, path)
+        os.replace(staged_card, card_path(path))
+    except OSError as error:
+        existed = "the existing model is unchanged" if path.exists() else "nothing was written"
+        raise ModelError(f"{path}: cannot write the model ({error.strerror or error}); {existed}") from None
+    finally:
+        staging.unlink(missing_ok=True)
+        card_path(staging).unlink(missing_ok=True)
     return path
 
 

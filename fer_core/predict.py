@@ -42,6 +42,23 @@ class Face:
                 "whole_image": self.whole_image, "uncertain": self.uncertain}
 
 
+class Faces(list):
+    """The faces of one photo (a list of ``Face``), largest first, plus how many the detector found.
+
+    A photo may hold more faces than ``Limits.max_faces``; the extra ones (the smallest) are not
+    classified, and ``found`` says how many there were so callers can tell the user.
+    """
+
+    def __init__(self, faces=(), found: int | None = None):
+        super().__init__(faces)
+        self.found = len(self) if found is None else found
+
+    @property
+    def capped(self) -> bool:
+        """True when the photo had more faces than were classified."""
+        return self.found > len(self)
+
+
 @dataclass(frozen=True)
 class PredictorConfig:
     """How a photo is turned into predictions."""
@@ -113,15 +130,18 @@ class Predictor:
         return apply_temperature(out, self.temperature)
 
     def detect(self, image, *, name: str | None = None) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-        """The upright grayscale photo and its face boxes (at most ``limits.max_faces``)."""
+        """The upright grayscale photo and all its face boxes, largest first."""
         gray = to_gray(load_rgb(image, limits=self.config.limits, name=name))
-        return gray, self.detector.detect(gray)[: self.config.limits.max_faces]
+        return gray, self.detector.detect(gray)
 
-    def predict(self, image, *, whole_image_if_no_face: bool = False, name: str | None = None) -> list[Face]:
+    def predict(self, image, *, whole_image_if_no_face: bool = False, name: str | None = None) -> Faces:
         """Every face in ``image`` (path, bytes, PIL image or H x W x 3 RGB array), largest first.
 
-        ``name`` labels the image in error messages (default: its path, or "upload")."""
+        At most ``limits.max_faces`` faces are classified; ``result.found`` counts all that were
+        detected. ``name`` labels the image in error messages (default: its path, or "upload")."""
         gray, boxes = self.detect(image, name=name)
+        found = len(boxes)
+        boxes = boxes[: self.config.limits.max_faces]
         whole = not boxes and whole_image_if_no_face
         if whole:
             crops = whole_image_face(gray)[None]
@@ -130,7 +150,8 @@ class Predictor:
             crops = np.stack([crop_face(gray, box, self.config.detector.margin) for box in boxes]) if boxes else \
                 np.zeros((0, 48, 48), np.uint8)
         probabilities = self.classify(crops)
-        return [self._face(box, crop, row, whole) for box, crop, row in zip(boxes, crops, probabilities)]
+        return Faces([self._face(box, crop, row, whole) for box, crop, row in zip(boxes, crops, probabilities)],
+                     found=max(found, len(boxes)))
 
     def _face(self, box, crop, row: np.ndarray, whole: bool) -> Face:
         named = {name: float(p) for name, p in zip(EMOTIONS, row)}

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Dataset
-from .errors import TrainingError
+from .errors import ModelError, TrainingError
 from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from .progress import Progress, ProgressCallback
 
@@ -298,7 +298,7 @@ def train(
 
     from .keras_progress import KerasProgressBridge
 
-    from .modelio import load_keras_model, save_model_atomically, write_json_atomically
+    from .modelio import load_keras_model, save_model_with_card
 
     out = Path(out_path) if out_path else None
     if out is not None:
@@ -360,11 +360,17 @@ def train(
             keras_callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy",
                                                                  patience=config.early_stopping_patience))
         if initial_epoch < config.epochs and not (stop_event and stop_event.is_set()):
-            training_model.fit(
-                x_train, y_train, batch_size=config.batch_size, epochs=config.epochs, initial_epoch=initial_epoch,
-                validation_data=(x_val, y_val), class_weight=class_weights(train_data.labels, config.class_weighting),
-                callbacks=keras_callbacks, shuffle=True, verbose=0,
-            )
+            try:
+                training_model.fit(
+                    x_train, y_train, batch_size=config.batch_size, epochs=config.epochs, initial_epoch=initial_epoch,
+                    validation_data=(x_val, y_val), class_weight=class_weights(train_data.labels, config.class_weighting),
+                    callbacks=keras_callbacks, shuffle=True, verbose=0,
+                )
+            except OSError as error:  # a checkpoint could not be written: disk full, folder gone or read-only
+                saved = (run.load() or {}).get("epochs_done", 0)
+                raise TrainingError(f"{run.run_dir}: cannot write the epoch checkpoint ({error.strerror or error}); "
+                                    f"{saved} finished epochs are kept there; free space and continue with "
+                                    "--resume") from None
         if not run.best_file.exists():
             raise TrainingError("training stopped before the first epoch finished; nothing was saved")
         best_training_model = keras.models.load_model(run.best_file, safe_mode=True)
@@ -384,10 +390,11 @@ def train(
         card["initialised_from"] = _lineage(config.init_from)
     model_path = None
     if out is not None:
-        from .modelio import card_path
-
-        save_model_atomically(model, out)
-        write_json_atomically(card, card_path(out))
+        try:
+            save_model_with_card(model, card, out)
+        except ModelError as error:
+            raise TrainingError(f"{error}; the best epoch stays in {run.best_file}, so after freeing space "
+                                f"the same command with --finalize writes it") from None
         model_path = out
         load_keras_model(out)  # prove the written file loads before reporting success
     for listener in callbacks:

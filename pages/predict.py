@@ -45,6 +45,9 @@ try:
 except FerError as error:
     st.error(str(error))
     st.stop()
+if faces.capped:
+    st.warning(f"{faces.found} faces found; the {len(faces)} largest are shown (the limit is "
+               f"{predictor.config.limits.max_faces} faces per photo).")
 
 explain = bool(faces) and st.toggle("Show why: attention heat maps (Grad-CAM)", key="predict_explain",
                                     help="Where the model looked to decide. The first use loads TensorFlow "

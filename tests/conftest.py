@@ -102,3 +102,18 @@ def cat_png(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("photos") / "cat.png"
     Image.fromarray(data.chelsea()).save(path)
     return path
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small valid PNG whose header (with a correct CRC) claims width x height pixels: a decompression bomb."""
+    import io
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")  # IHDR data starts at byte 16
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # CRC over "IHDR" + its 13 bytes
+    return bytes(data)

@@ -11,7 +11,7 @@ import pytest
 
 from fer_core.cli import main
 
-from conftest import REPO
+from conftest import REPO, png_claiming
 
 
 def test_predict_json_has_faces_with_box_label_probabilities(tiny_model_path, astronaut_jpeg, capsys):
@@ -69,9 +69,16 @@ def test_finalize_writes_the_best_epoch_of_an_unfinished_run(tiny_csv, tmp_path,
     (["train", "--data", "{tmp}/missing.csv", "--out", "{tmp}/m.keras"], "no such file"),
     (["export", "--model", "{tmp}/text.jpg"], "not a Keras .keras model file"),
     (["train", "--data", "{tmp}/text.jpg", "--out", "{tmp}/m.keras", "--arch", "nope"], "arch 'nope' is unknown"),
+    (["predict", "{tmp}/bomb.png", "--model", "{model}"], "over the limit of 40,000,000 pixels"),
+    (["predict", "{tmp}/cut.png", "--model", "{model}"], "damaged or truncated"),
+    (["predict", "{tmp}/face.png", "--model", "{tmp}/model.pkl"], "pickle file; pickles run code"),
+    (["predict", "{tmp}/face.png", "--model", "{tmp}/cut.keras"], "not a Keras .keras model file"),
+    (["predict", "{tmp}/face.png", "--model", "{tmp}/stale.keras"], "the card belongs to another model"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/cut.csv.gz"], "cut short"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/label7.csv"], "line 2"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_model_path, args, message):
-    (tmp_path / "text.jpg").write_text("just text")
+    _write_bad_inputs(tmp_path, tiny_model_path)
     argv = [a.format(tmp=tmp_path, model=tiny_model_path) for a in args]
     run = subprocess.run([sys.executable, "-m", "fer_core", *argv], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
@@ -79,6 +86,34 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_model_p
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _write_bad_inputs(folder, model_path) -> None:
+    """The broken files the exit-code test feeds to the CLI, one per kind of bad input."""
+    import gzip
+    import io
+    import json
+    import pickle
+    import shutil
+
+    from PIL import Image
+
+    (folder / "text.jpg").write_text("just text")
+    png = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(png, "PNG")
+    (folder / "face.png").write_bytes(png.getvalue())
+    (folder / "cut.png").write_bytes(png.getvalue()[: len(png.getvalue()) // 2])
+    (folder / "bomb.png").write_bytes(png_claiming(50_000, 50_000))
+    (folder / "model.pkl").write_bytes(pickle.dumps({"weights": [1, 2]}))
+    model = model_path.read_bytes()
+    (folder / "cut.keras").write_bytes(model[: len(model) // 2])
+    shutil.copy(model_path, folder / "stale.keras")
+    card = json.loads(model_path.with_suffix(".json").read_text())
+    (folder / "stale.json").write_text(json.dumps({**card, "parameters": 99}))
+    rows = "emotion,pixels,Usage\n" + "".join(f"3,{' '.join(['7'] * 2304)},Training\n" for _ in range(50))
+    packed = gzip.compress(rows.encode())
+    (folder / "cut.csv.gz").write_bytes(packed[: len(packed) // 2])
+    (folder / "label7.csv").write_text(f"emotion,pixels,Usage\n7,{' '.join(['7'] * 2304)},Training\n")
 
 
 def test_help_lists_every_command():

@@ -12,6 +12,8 @@ from fer_core.errors import ImageError
 from fer_core.images import load_rgb
 from fer_core.limits import Limits
 
+from conftest import png_claiming
+
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
@@ -74,6 +76,11 @@ def test_truncated_images_are_reported_as_damaged(fmt):
     data = _encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)), fmt)
     with pytest.raises(ImageError, match="damaged or truncated"):
         load_rgb(data[: len(data) // 2])
+
+
+def test_a_header_claiming_50000_by_50000_pixels_is_refused_with_the_limit():
+    with pytest.raises(ImageError, match="bomb.png: 2,500,000,000 pixels is over the limit of 40,000,000 pixels; refused before decoding"):
+        load_rgb(png_claiming(50_000, 50_000), name="bomb.png")
 
 
 def test_pixel_bomb_is_refused_before_decoding_with_the_limit():

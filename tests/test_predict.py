@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-
-from fer_core.evaluate import apply_temperature
 import pytest
 from PIL import Image
 
 from fer_core import EMOTIONS, ModelError, Predictor
+from fer_core.evaluate import apply_temperature
 from fer_core.faces import FaceDetector, crop_face, to_gray
+from fer_core.limits import Limits
+from fer_core.predict import PredictorConfig
 
 
 def test_detector_finds_the_astronaut_and_no_face_on_the_cat(astronaut_jpeg, cat_png):
@@ -94,3 +95,51 @@ def test_model_with_wrong_shapes_is_refused(tmp_path):
     model.save(tmp_path / "wrong.keras")
     with pytest.raises(ModelError, match=r"expected \(None, 48, 48, 1\)"):
         Predictor.load(tmp_path / "wrong.keras")
+
+
+def _group_photo(rows: int = 5, columns: int = 6, head_height: int = 150) -> np.ndarray:
+    """A grid of rows x columns astronaut heads (alternately mirrored) on a grey wall."""
+    from skimage import data as skimage_data
+
+    head = Image.fromarray(skimage_data.astronaut()).crop((120, 10, 330, 250))
+    width = round(head.width * head_height / head.height)
+    patch = np.asarray(head.resize((width, head_height)))
+    gap = 20
+    canvas = np.full((rows * (head_height + gap) + gap, columns * (width + gap) + gap, 3), 200, np.uint8)
+    for r in range(rows):
+        for c in range(columns):
+            y, x = gap + r * (head_height + gap), gap + c * (width + gap)
+            canvas[y:y + head_height, x:x + width] = patch[:, ::-1] if (r + c) % 2 else patch
+    return canvas
+
+
+def test_thirty_faces_are_all_found_and_the_cap_is_reported(tiny_model_path):
+    photo = _group_photo()
+    faces = Predictor.load(tiny_model_path).predict(photo)
+    assert len(faces) == faces.found == 30 and not faces.capped
+    assert len({face.box for face in faces}) == 30
+
+    capped = Predictor.load(tiny_model_path, PredictorConfig(limits=Limits(max_faces=12))).predict(photo)
+    assert len(capped) == 12 and capped.found == 30 and capped.capped
+    sizes = [face.box[2] * face.box[3] for face in faces]
+    assert min(face.box[2] * face.box[3] for face in capped) >= sorted(sizes)[-12]  # the largest are kept
+
+
+def _tiny_copy(tiny_model_path, tmp_path, **card_changes):
+    import json
+    import shutil
+
+    target = tmp_path / "copy.keras"
+    shutil.copy(tiny_model_path, target)
+    card = json.loads(tiny_model_path.with_suffix(".json").read_text())
+    target.with_suffix(".json").write_text(json.dumps({**card, **card_changes}))
+    return target
+
+
+def test_a_model_card_that_belongs_to_another_model_is_refused(tiny_model_path, tmp_path):
+    with pytest.raises(ModelError, match="describes a model with 1,234 parameters.*belongs to another model"):
+        Predictor.load(_tiny_copy(tiny_model_path, tmp_path, parameters=1234))
+    reordered = ["happy", "angry", "disgust", "fear", "sad", "surprise", "neutral"]
+    with pytest.raises(ModelError, match="the model card lists classes"):
+        Predictor.load(_tiny_copy(tiny_model_path, tmp_path, classes=reordered))
+    assert Predictor.load(_tiny_copy(tiny_model_path, tmp_path)).predict(_group_photo(1, 1)) is not None

@@ -123,3 +123,43 @@ def test_balanced_class_weights_favour_rare_classes():
     weights = class_weights(labels, "balanced")
     assert weights[1] > weights[3] and class_weights(labels, "none") is None
     assert class_weights(labels, "sqrt")[1] == pytest.approx(weights[1] ** 0.5)
+
+
+def _fail_writes(monkeypatch, function: str, when):
+    """Make fer_core.modelio.<function> raise 'No space left on device' for paths matching ``when``."""
+    import errno
+
+    import fer_core.modelio as modelio
+
+    real = getattr(modelio, function)
+
+    def full_disk(payload, path, *args, **kwargs):
+        if when(str(path)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(payload, path, *args, **kwargs)
+
+    monkeypatch.setattr(modelio, function, full_disk)
+
+
+def test_a_full_disk_at_the_final_save_leaves_the_existing_model_and_card_untouched(data, tmp_path, monkeypatch):
+    target = tmp_path / "m.keras"
+    train(TrainConfig(epochs=1, **FAST), data, out_path=target, run_dir=tmp_path / "first")
+    model_bytes, card_bytes = target.read_bytes(), target.with_suffix(".json").read_bytes()
+    _fail_writes(monkeypatch, "write_json_atomically", lambda path: ".staging." in path)
+    with pytest.raises(TrainingError, match="cannot write the model \\(No space left on device\\); the existing "
+                                            "model is unchanged.*--finalize"):
+        train(TrainConfig(epochs=1, **FAST), data, out_path=target, run_dir=tmp_path / "second", overwrite=True)
+    assert target.read_bytes() == model_bytes and target.with_suffix(".json").read_bytes() == card_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "m.json", "m.keras", "second"]
+
+
+def test_a_full_disk_during_training_is_a_clear_error_and_the_run_resumes(data, tmp_path, monkeypatch):
+    _fail_writes(monkeypatch, "save_model_atomically", lambda path: path.endswith("epoch_002.keras"))
+    with pytest.raises(TrainingError, match="cannot write the epoch checkpoint \\(No space left on device\\); "
+                                            "1 finished epochs are kept"):
+        train(TrainConfig(epochs=3, **FAST), data, run_dir=tmp_path / "run", out_path=tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+    monkeypatch.undo()
+    result = train(TrainConfig(epochs=3, **FAST), data, run_dir=tmp_path / "run", out_path=tmp_path / "m.keras",
+                   resume=True)
+    assert len(result.history["loss"]) == 3 and (tmp_path / "m.keras").exists()

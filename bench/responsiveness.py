@@ -1,0 +1,146 @@
+"""Does prediction stay responsive while someone else trains? Two browser sessions, one app.
+
+    python bench/responsiveness.py                                   # synthetic training data
+    python bench/responsiveness.py --data ../shared/data/fer2013.csv.gz --json
+
+Starts the app (the shipped model, copied to a temporary models folder so nothing in the repo
+changes) and opens two independent sessions in Debian's headless chromium:
+
+1. Session B uploads photos on the Predict page, alternating a selfie and a five-face group photo,
+   and times each upload until its result is on screen: the baseline.
+2. Session A starts a training run on the Train page (the form's defaults: vgg_fer_s, batch 128).
+3. While that run is training, session B repeats the same uploads: the latency under load.
+4. Session A stops the run.
+
+Both figures come from the same run on the same machine, so their ratio is what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from fer_core.appserver import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+
+
+def build_photos(folder: Path) -> list[tuple[Path, str]]:
+    """A selfie (one face) and a group photo (five faces) from bench/speed.py, with the heading the
+    Predict page shows for each."""
+    from speed import build_photos as speed_photos
+
+    built = speed_photos(count=1)
+    (folder / "selfie.jpg").write_bytes(built["selfie 1280x720, 1 face"][0])
+    (folder / "group.jpg").write_bytes(built["group 1920x1080, 5 faces"][0])
+    return [(folder / "selfie.jpg", "1 face"), (folder / "group.jpg", "5 faces")]
+
+
+def synthetic_dataset(path: Path, rows: int = 6000, seed: int = 0) -> Path:
+    """A FER2013-format CSV of random faces (only the load it puts on the machine matters here)."""
+    rng = np.random.default_rng(seed)
+    with gzip.open(path, "wt") as out:
+        out.write("emotion,pixels,Usage\n")
+        for index in range(rows):
+            pixels = " ".join(map(str, rng.integers(0, 256, 2304)))
+            out.write(f"{index % 7},{pixels},{'PublicTest' if index % 10 == 0 else 'Training'}\n")
+    return path
+
+
+def time_uploads(page, photos: list[tuple[Path, str]], count: int) -> list[float]:
+    """Seconds from choosing each photo to its face-count heading being on screen."""
+    seconds = []
+    for index in range(count):
+        photo, heading = photos[index % len(photos)]
+        started = time.monotonic()
+        page.locator("input[type=file]").first.set_input_files(str(photo))
+        page.get_by_text(heading, exact=True).wait_for(timeout=120_000)
+        seconds.append(time.monotonic() - started)
+    return seconds
+
+
+def summary(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"n": len(values), "median_s": round(statistics.median(values), 3),
+            "p90_s": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 3),
+            "max_s": round(ordered[-1], 3)}
+
+
+def measure(data: Path | None, uploads: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="fer-responsiveness-"))
+    try:
+        models = work / "models"
+        models.mkdir()
+        for shipped in (REPO / "models").glob("default.*"):
+            shutil.copy(shipped, models / shipped.name)
+        dataset = data.resolve() if data else synthetic_dataset(work / "synthetic.csv.gz")
+        photos = build_photos(work)
+        env = {"FER_MODELS_DIR": str(models), "FER_DATA": str(dataset), "FER_CACHE_DIR": str(work / "cache")}
+        with running_app(env) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            predicting = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            training = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+
+            predicting.goto(url)
+            predicting.get_by_text("What does this face say?").wait_for(timeout=90_000)
+            time_uploads(predicting, photos, 2)  # warm-up: model and detector loaded, page drawn
+            baseline = time_uploads(predicting, photos, uploads)
+
+            training.goto(url)
+            training.get_by_role("link", name="Train").click()
+            training.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+            training.get_by_role("button", name="Start training").click()
+            batches = training.get_by_text(re.compile(r"epoch \d+/\d+, batch \d+/\d+")).first
+            batches.wait_for(timeout=300_000)  # the run is past loading and building: batches are running
+            started_at = batches.inner_text()
+            during = time_uploads(predicting, photos, uploads)
+            still_training = training.get_by_text("my_model.keras: running").count() > 0
+            progress = f"{started_at} -> {batches.inner_text()}"
+            training.get_by_role("button", name="Stop after this batch").click()
+            training.get_by_text("my_model.keras: st", exact=False).first.wait_for(timeout=300_000)
+            browser.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"dataset": str(data) if data else "synthetic (6,000 random faces)",
+            "predict_alone": summary(baseline), "predict_while_training": summary(during),
+            "median_ratio": round(statistics.median(during) / statistics.median(baseline), 2),
+            "training_still_running_after_uploads": still_training, "training_progress_seen": progress}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, help="FER2013 CSV for the training session (default: synthetic)")
+    parser.add_argument("--uploads", type=int, default=10, help="timed uploads per phase (default 10)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
+    result = measure(args.data, args.uploads)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"training data: {result['dataset']}; training seen at: {result['training_progress_seen']!r}")
+    print("| predict (upload to result) | median | p90 | max |\n| --- | ---: | ---: | ---: |")
+    for label, key in (("alone", "predict_alone"), ("while another session trains", "predict_while_training")):
+        row = result[key]
+        print(f"| {label} | {row['median_s']:.2f} s | {row['p90_s']:.2f} s | {row['max_s']:.2f} s |")
+    print(f"median ratio (training / alone): {result['median_ratio']:.2f}x; "
+          f"training still running after the uploads: {result['training_still_running_after_uploads']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -75,10 +75,12 @@ def test_upload_a_photo_and_see_the_label(app_url, astronaut_jpeg, cat_png, tmp_
             page.wait_for_timeout(4000)  # let data-driven elements and charts render
             assert page.locator("[data-testid=stException]").count() == 0, f"{title} page raised"
             page.screenshot(path=str(shots / f"{title.lower()}.png"), full_page=True)
-        # Streamlit scrolls inside its own container, so bring the reliability diagram into view for its picture.
-        page.get_by_text("Can its confidence be trusted?").first.scroll_into_view_if_needed()
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(shots / "calibration.png"))
+        charts = page.locator("[data-testid=stPlotlyChart]")  # the confusion matrix, then the reliability diagram
+        assert charts.count() >= 2
+        for index, picture in enumerate(("confusion.png", "calibration.png")):
+            charts.nth(index).scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            charts.nth(index).screenshot(path=str(shots / picture))
 
         page.get_by_role("link", name="Batch").click()
         page.get_by_text("Label many photos").wait_for(timeout=90_000)

@@ -76,6 +76,10 @@ def test_finalize_writes_the_best_epoch_of_an_unfinished_run(tiny_csv, tmp_path,
     (["predict", "{tmp}/face.png", "--model", "{tmp}/stale.keras"], "the card belongs to another model"),
     (["evaluate", "--model", "{model}", "--data", "{tmp}/cut.csv.gz"], "cut short"),
     (["evaluate", "--model", "{model}", "--data", "{tmp}/label7.csv"], "line 2"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/empty.csv"], "empty"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/plain.csv.gz"], "gzip"),
+    (["predict", "{tmp}/empty.jpg", "--model", "{model}"], "the file is empty (0 bytes)"),
+    (["predict", "{tmp}/text.pdf", "--model", "{model}"], "supported: jpg"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_model_path, args, message):
     _write_bad_inputs(tmp_path, tiny_model_path)
@@ -99,6 +103,10 @@ def _write_bad_inputs(folder, model_path) -> None:
     from PIL import Image
 
     (folder / "text.jpg").write_text("just text")
+    (folder / "text.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "empty.csv").write_bytes(b"")
+    (folder / "plain.csv.gz").write_text("emotion,pixels,Usage\n")
     png = io.BytesIO()
     Image.new("L", (64, 64), 128).save(png, "PNG")
     (folder / "face.png").write_bytes(png.getvalue())

@@ -196,6 +196,10 @@ def test_image_folder_unknown_class_and_junk_files(tmp_path):
     (tmp_path / "fer" / "train" / "sad" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     data = load_dataset(tmp_path / "fer", skip_bad_rows=True)
     assert data.skipped == {"unknown class folder": 1, "not an image": 1, "unreadable image": 1}
+    (tmp_path / "fer" / "train" / "contempt").rmdir()
+    (tmp_path / "fer" / "train" / "happy" / "notes.txt").unlink()
+    with pytest.raises(DatasetError, match=r"broken\.jpg"):
+        load_dataset(tmp_path / "fer")
 
 
 def test_split_subset_and_unknown_split(tiny_csv, cache_dir):

@@ -145,13 +145,18 @@ def write_csv(rows: Iterable[BatchRow], path: str | os.PathLike) -> Counter:
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
     counts: Counter = Counter()
-    with open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.to_record())
-            counts[row.label] += 1
-    os.replace(partial, target)
+    try:
+        with open(partial, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row.to_record())
+                counts[row.label] += 1
+        os.replace(partial, target)
+    except OSError as error:
+        raise FerError(f"{target}: cannot write the CSV ({error.strerror or error})") from None
+    finally:
+        partial.unlink(missing_ok=True)  # a failed or interrupted batch leaves no half-written file behind
     return counts
 
 

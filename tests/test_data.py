@@ -218,3 +218,13 @@ def test_real_fer2013_has_the_documented_counts():
     counts = data.class_counts()
     assert sum(counts["Training"].values()) == 28709 and sum(counts["PublicTest"].values()) == 3589
     assert counts["Training"]["disgust"] == 436
+
+
+def test_the_dataset_row_limit_is_enforced_with_the_limit_in_the_message(tiny_csv, tmp_path, cache_dir):
+    from fer_core.limits import Limits
+
+    with pytest.raises(DatasetError, match=r"line 4: more than 2 rows \(the limit on dataset rows\)"):
+        load_dataset(tiny_csv, cache_dir=cache_dir, limits=Limits(max_dataset_rows=2))
+    _write_folder(tmp_path / "fer", per_class=1)
+    with pytest.raises(DatasetError, match="more than 3 images"):
+        load_dataset(tmp_path / "fer", limits=Limits(max_dataset_rows=3))

@@ -6,6 +6,7 @@ tab sees the same job: who started it, its latest progress, and its result or er
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,25 @@ from typing import Callable
 from .errors import FerError, TrainingError
 from .progress import Progress
 from .train import TrainConfig, TrainResult, train
+
+
+TRAINING_NICENESS = 10  # how far the training thread steps back for predictions (Linux nice, 0..19)
+
+
+def yield_to_other_work(niceness: int = TRAINING_NICENESS) -> bool:
+    """Lower the calling thread's CPU priority, so predictions in the same server stay responsive
+    while it trains. The threads TensorFlow starts from this thread inherit it. False where the
+    platform has no per-thread priority (it is then a no-op)."""
+    if not hasattr(os, "setpriority"):
+        return False
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        if current < niceness:  # only ever lower the priority, never raise it
+            os.setpriority(os.PRIO_PROCESS, thread, niceness)
+    except OSError:
+        return False
+    return True
 
 
 @dataclass
@@ -69,6 +89,7 @@ class JobManager:
             job = TrainingJob(owner, config, out_path)
 
             def work() -> None:
+                yield_to_other_work()
                 try:
                     data = data_loader()
                     job.result = train(config, data, [lambda p: setattr(job, "progress", p)], out_path=out_path,

@@ -163,3 +163,23 @@ def test_a_full_disk_during_training_is_a_clear_error_and_the_run_resumes(data, 
     result = train(TrainConfig(epochs=3, **FAST), data, run_dir=tmp_path / "run", out_path=tmp_path / "m.keras",
                    resume=True)
     assert len(result.history["loss"]) == 3 and (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "setpriority"), reason="no per-thread priority here")
+def test_the_training_thread_steps_back_for_predictions_and_only_it():
+    import os
+
+    from fer_core.jobs import TRAINING_NICENESS, yield_to_other_work
+
+    seen = {}
+
+    def worker():
+        seen["lowered"] = yield_to_other_work()
+        seen["niceness"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["lowered"] and seen["niceness"] == max(before, TRAINING_NICENESS)  # lowered, never raised
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller is untouched

@@ -66,7 +66,7 @@ def test_predict_page_explains_with_heat_maps_on_request(app_env):
     ("empty.jpg", b"", "the file is empty"),
     ("notes.jpg", b"just some text", "not an image this app can read"),
     ("cut.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image this app can read"),
-])
+], ids=["empty", "text", "truncated png"])
 def test_predict_page_answers_a_bad_upload_with_a_specific_error(app_env, name, content, message):
     at = page("predict").run()
     at.file_uploader(key="predict_upload").set_value((name, content, "image/jpeg")).run()

@@ -79,7 +79,7 @@ def _good_pixels(n=2304):
     (_good_pixels(2305), "expected 2304 pixel values, found 2305"),
     (_good_pixels(2303) + " x7", "not a whole number"),
     (_good_pixels(2303) + " 300", "outside 0..255"),
-])
+], ids=["2303 values", "2305 values", "non-numeric", "value 300"])
 def test_bad_pixels_name_the_file_the_line_and_the_expectation(tmp_path, pixels, expected, cache_dir):
     path = _write_rows(tmp_path, [f"3,{_good_pixels()},Training", f"3,{pixels},Training"])
     with pytest.raises(DatasetError) as error:

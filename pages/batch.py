@@ -7,15 +7,11 @@ from fer_core.batch import label_photos, summarize, zip_photos
 from fer_core.errors import FerError
 from fer_core.images import SUPPORTED_SUFFIXES
 from ui.charts import expression_summary
-from ui.resources import available_models, predictor_for
+from ui.resources import predictor_for, sidebar_model_picker
 
 st.title("Label many photos")
 
-models = available_models()
-if not models:
-    st.error("No model found in models/. Train one on the Train page or restore models/default.keras.")
-    st.stop()
-entry = st.sidebar.selectbox("Model", models, format_func=lambda m: m.title, key="batch_model")
+entry = sidebar_model_picker("batch_model")
 
 uploads = st.file_uploader("Photos, or a .zip of photos", type=[*SUPPORTED_SUFFIXES, "zip"],
                            accept_multiple_files=True, key="batch_uploads",

@@ -9,15 +9,11 @@ from fer_core.images import SUPPORTED_SUFFIXES, load_rgb
 from fer_core.predict import confidence_in_words
 from fer_core.render import annotate
 from ui.charts import probability_bars
-from ui.resources import EXAMPLE_PHOTO, available_models, predictor_for
+from ui.resources import EXAMPLE_PHOTO, predictor_for, sidebar_model_picker
 
 st.title("What does this face say?")
 
-models = available_models()
-if not models:
-    st.error("No model found in models/. Train one on the Train page or restore models/default.keras.")
-    st.stop()
-entry = st.sidebar.selectbox("Model", models, format_func=lambda m: m.title, key="predict_model")
+entry = sidebar_model_picker("predict_model")
 
 upload_tab, camera_tab = st.tabs(["Upload a photo", "Take a selfie"])
 with upload_tab:

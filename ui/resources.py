@@ -26,6 +26,15 @@ def available_models() -> list[catalog.ModelEntry]:
     return catalog.list_models(models_dir())
 
 
+def sidebar_model_picker(key: str) -> catalog.ModelEntry:
+    """The model chooser in the sidebar (the shipped default first); stops the page when there is none."""
+    models = available_models()
+    if not models:
+        st.error("No model found in models/. Train one on the Train page or restore models/default.keras.")
+        st.stop()
+    return st.sidebar.selectbox("Model", models, format_func=lambda m: m.title, key=key)
+
+
 @st.cache_resource(show_spinner="Loading the model...", max_entries=3)
 def get_predictor(model_path: str, mtime: float):
     """A Predictor for ``model_path``; ``mtime`` makes a retrained file load afresh."""

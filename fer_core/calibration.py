@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import apply_temperature, expected_calibration_error, reliability_bins
+from .evaluate import apply_temperature, expected_calibration_error, predict_probabilities, reliability_bins
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
 DEFAULT_UNCERTAIN_BELOW = 0.4  # used when a model card has no calibration
@@ -100,6 +100,14 @@ def calibrate(probabilities: np.ndarray, labels: np.ndarray, *, split: str = "",
         reliability_before=reliability_bins(probabilities, labels),
         reliability_after=reliability_bins(scaled, labels),
     )
+
+
+def calibration_card_entries(model, images: np.ndarray, labels: np.ndarray, split: str) -> dict:
+    """A model card's temperature, "uncertain" threshold and their evidence, fitted on the given
+    faces with the flip TTA the app uses."""
+    result = calibrate(predict_probabilities(model, images, tta=True), labels, split=split, tta=True)
+    return {"temperature": result.temperature, "uncertain_below": result.uncertain_below,
+            "calibration": result.to_dict()}
 
 
 def calibrate_model_file(model_path, images: np.ndarray, labels: np.ndarray, *, split: str, tta: bool = True) -> Calibration:

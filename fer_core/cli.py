@@ -205,6 +205,23 @@ def _run_calibrate(args) -> int:
     return 0
 
 
+def _run_ensemble(args) -> int:
+    from .data import load_dataset
+    from .ensemble import EnsembleConfig, make_ensemble
+
+    config = EnsembleConfig(members=tuple(args.models), train_split=args.train_split, val_split=args.val_split)
+    data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
+    _report_skipped(data)
+    card = make_ensemble(config, data, args.out, overwrite=args.overwrite)
+    for member in card["members"]:
+        accuracy = member["metrics"].get(config.val_split, {}).get("accuracy")
+        print(f"  member {member['file']}: {config.val_split} accuracy {accuracy:.4f}")
+    plain, tta = card["metrics"][config.val_split], card["metrics"][f"{config.val_split} (flip TTA)"]
+    print(f"{args.out}: {config.val_split} accuracy {plain['accuracy']:.4f} ({tta['accuracy']:.4f} with flip TTA), "
+          f"macro-F1 {plain['macro_f1']:.4f}; {card['parameters']:,} parameters")
+    return 0
+
+
 def _run_export(args) -> int:
     from .engines import export_litert, litert_path_for
 
@@ -283,6 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "prediction")
     export.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
 
+    ensemble = commands.add_parser("ensemble", help="average several trained models into one model with its card")
+    ensemble.add_argument("models", nargs="+", metavar="MODEL", help="member .keras models, each with its card")
+    ensemble.add_argument("--data", required=True, help="the FER2013 CSV the members were trained on")
+    ensemble.add_argument("--out", required=True, help="where to write the ensemble (.keras); the card goes beside it")
+    ensemble.add_argument("--overwrite", action="store_true", help="replace an existing model at --out")
+    ensemble.add_argument("--train-split", default="Training", help="the members' training split (default: Training)")
+    ensemble.add_argument("--val-split", default="PublicTest",
+                          help="the split the members were chosen on, where the ensemble is measured (default: PublicTest)")
+    ensemble.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
+
     info = commands.add_parser("info", help="what a dataset or model file holds")
     info.add_argument("path", help="a dataset (CSV, .gz, folder) or a .keras model")
     return parser
@@ -291,10 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "info", "export"):
+    if args.command in ("train", "info", "export", "ensemble"):
         import_keras()  # before anything else imports it, so its start-up banners stay off stderr
     runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info,
-               "export": _run_export, "calibrate": _run_calibrate}
+               "export": _run_export, "calibrate": _run_calibrate, "ensemble": _run_ensemble}
     try:
         return runners[args.command](args)
     except FerError as error:

@@ -135,3 +135,14 @@ def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 1
     order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:k]
     return [{"row": int(i), "true": EMOTIONS[int(labels[i])], "predicted": EMOTIONS[int(predicted[i])],
              "confidence": float(probabilities[i, predicted[i]])} for i in order]
+
+
+def card_metrics(model, train, validation, *, train_name: str, val_name: str) -> dict:
+    """The metrics a model card holds, keyed by split: the training split, the validation split,
+    and the validation split with flip TTA (``train`` and ``validation`` have images and labels)."""
+    return {
+        train_name: evaluate_model(model, train.images, train.labels, split=train_name).to_dict(),
+        val_name: evaluate_model(model, validation.images, validation.labels, split=val_name).to_dict(),
+        f"{val_name} (flip TTA)": evaluate_model(model, validation.images, validation.labels, split=val_name,
+                                                 tta=True).to_dict(),
+    }

@@ -88,6 +88,29 @@ class GradCAM:
         return cam / top if top > 0 else cam
 
 
+class EnsembleGradCAM:
+    """Grad-CAM for an ensemble: the mean of its members' maps, each scaled to 0..1 first, so every
+    member's evidence counts as much as its vote does."""
+
+    def __init__(self, members: list):
+        self.cams = [GradCAM(member) for member in members]
+        self.layer_name = ", ".join(f"{member.name}/{cam.layer_name}" for member, cam in zip(members, self.cams))
+
+    def heatmap(self, face: np.ndarray, class_index: int) -> np.ndarray:
+        """A 48 x 48 float map in 0..1 for one uint8 48 x 48 face and a class index."""
+        mean = np.mean([cam.heatmap(face, class_index) for cam in self.cams], axis=0)
+        top = float(mean.max())
+        return mean / top if top > 0 else mean
+
+
+def explainer_for(model) -> GradCAM | EnsembleGradCAM:
+    """The Grad-CAM explainer that fits ``model``: one network, or an ensemble of them."""
+    from .ensemble import ensemble_members
+
+    members = ensemble_members(model)
+    return EnsembleGradCAM(members) if members else GradCAM(model)
+
+
 def class_index(name: str) -> int:
     """The index of an emotion name; ValueError lists the names."""
     if name not in EMOTIONS:

@@ -41,4 +41,5 @@ def describe_model(path: Path) -> dict:
             "size_mb": round(path.stat().st_size / 1e6, 2), "card": bool(card),
             "architecture": card.get("architecture"), "validation_split": split,
             "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),
-            "temperature": card.get("temperature", 1.0), "training": card.get("training")}
+            "temperature": card.get("temperature", 1.0), "training": card.get("training"),
+            "members": [member.get("file") for member in card.get("members", [])]}

@@ -162,13 +162,13 @@ class Predictor:
         """Grad-CAM heat map (48 x 48, 0..1) of why ``face`` is ``class_name`` (default: its label).
 
         Needs the Keras model: with the LiteRT engine, the first call loads it (and TensorFlow)."""
-        from .explain import GradCAM, class_index
+        from .explain import class_index, explainer_for
 
         target = class_index(class_name or face.label)
         model = self.model
         with self._keras_lock:
             if self._grad_cam is None:
-                self._grad_cam = GradCAM(model)
+                self._grad_cam = explainer_for(model)
             return self._grad_cam.heatmap(face.crop, target)
 
     def probabilities(self, images: np.ndarray, *, tta: bool = False) -> np.ndarray:

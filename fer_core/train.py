@@ -296,6 +296,7 @@ def train(
     """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``."""
     import keras
 
+    from .calibration import calibration_card_entries
     from .keras_progress import KerasProgressBridge
 
     from .modelio import load_keras_model, save_model_with_card
@@ -385,7 +386,7 @@ def train(
                       best_epoch=state.get("best_epoch"), stopped_by_request=stopped_by_request,
                       epochs_done=epochs_done)
     card["command"] = reproduce_command(config, data.source, out)
-    card.update(_calibration_entries(model, val_data, val_name))
+    card.update(calibration_card_entries(model, val_data.images, val_data.labels, val_name))
     if config.init_from:
         card["initialised_from"] = _lineage(config.init_from)
     model_path = None
@@ -410,13 +411,9 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
     """The model card: what was trained, on what, how, how long, and how well."""
     import keras
 
-    from .evaluate import evaluate_model
+    from .evaluate import card_metrics
 
-    metrics = {
-        config.train_split: evaluate_model(model, train_data.images, train_data.labels, split=config.train_split).to_dict(),
-        val_name: evaluate_model(model, val_data.images, val_data.labels, split=val_name).to_dict(),
-        f"{val_name} (flip TTA)": evaluate_model(model, val_data.images, val_data.labels, split=val_name, tta=True).to_dict(),
-    }
+    metrics = card_metrics(model, train_data, val_data, train_name=config.train_split, val_name=val_name)
     return {
         "name": config.arch,
         "architecture": config.arch,
@@ -437,18 +434,6 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
         "metrics": metrics,
         "validation_split": val_name,
     }
-
-
-def _calibration_entries(model, val_data: Dataset, val_name: str) -> dict:
-    """Temperature, "uncertain" threshold and their evidence, fitted on the validation faces
-    with the flip TTA the app uses."""
-    from .calibration import calibrate
-    from .evaluate import predict_probabilities
-
-    result = calibrate(predict_probabilities(model, val_data.images, tta=True), val_data.labels,
-                       split=val_name, tta=True)
-    return {"temperature": result.temperature, "uncertain_below": result.uncertain_below,
-            "calibration": result.to_dict()}
 
 
 def _lineage(init_from: str) -> dict:

@@ -1,0 +1,165 @@
+"""fer_core.ensemble: averaging trained models into one model file with a card that says how."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fer_core import Predictor
+from fer_core.data import load_dataset
+from fer_core.ensemble import EnsembleConfig, ensemble_members, make_ensemble
+from fer_core.errors import ModelError
+from fer_core.explain import EnsembleGradCAM, GradCAM, explainer_for
+from fer_core.modelio import load_keras_model
+from fer_core.train import TrainConfig, train
+
+from conftest import REPO, csv_text, synthetic_faces
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory):
+    """A FER2013-format CSV and two tiny_cnn models trained on it with different seeds."""
+    folder = tmp_path_factory.mktemp("ensemble")
+    csv = folder / "faces.csv"
+    csv.write_text(csv_text(*synthetic_faces(n_per_class=12)))
+    data = load_dataset(csv)
+    paths = []
+    for seed in (1, 2):
+        config = TrainConfig(arch="tiny_cnn", epochs=4, batch_size=16, augment=False, warmup_epochs=0,
+                             learning_rate=0.01, seed=seed)
+        paths.append(train(config, data, out_path=folder / f"seed{seed}.keras", run_dir=folder / f"run{seed}").model_path)
+    return csv, data, paths
+
+
+@pytest.fixture(scope="module")
+def ensemble(members, tmp_path_factory):
+    csv, data, paths = members
+    out = tmp_path_factory.mktemp("out") / "both.keras"
+    card = make_ensemble(EnsembleConfig(members=tuple(map(str, paths))), data, out)
+    return out, card
+
+
+def test_the_ensemble_outputs_the_mean_of_its_members(members, ensemble):
+    _, _, paths = members
+    out, _ = ensemble
+    x = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.float32)
+    expected = np.mean([np.asarray(load_keras_model(path)(x)) for path in paths], axis=0)
+    model = load_keras_model(out)  # safe mode: nested models and an Average layer, no Lambda
+    np.testing.assert_allclose(np.asarray(model(x)), expected, atol=1e-6)
+    assert len(ensemble_members(model)) == 2 and ensemble_members(load_keras_model(paths[0])) == []
+
+
+def test_the_card_records_each_member_and_the_ensembles_own_metrics(members, ensemble):
+    csv, data, paths = members
+    out, card = ensemble
+    assert card == json.loads(out.with_suffix(".json").read_text())
+    assert card["command"] == f"python -m fer_core ensemble {paths[0]} {paths[1]} --data {csv} --out {out}"
+    assert card["architecture"] == "ensemble of tiny_cnn + tiny_cnn"
+    assert card["parameters"] == sum(load_keras_model(path).count_params() for path in paths)
+    for member, path in zip(card["members"], paths):
+        member_card = json.loads(path.with_suffix(".json").read_text())
+        assert member["command"] == member_card["command"] and member["history"] == member_card["history"]
+        assert member["metrics"]["PublicTest"]["accuracy"] == member_card["metrics"]["PublicTest"]["accuracy"]
+    assert card["training"]["seconds"] == pytest.approx(sum(m["training"]["seconds"] for m in card["members"]), abs=0.2)
+    assert {"Training", "PublicTest", "PublicTest (flip TTA)"} <= set(card["metrics"])
+    measured = Predictor.load(out).evaluate(data.subset("PublicTest").images, data.subset("PublicTest").labels)
+    assert measured.accuracy == card["metrics"]["PublicTest"]["accuracy"]
+    assert card["temperature"] > 0 and card["calibration"]["n"] == len(data.subset("PublicTest"))
+
+
+def test_grad_cam_of_an_ensemble_averages_its_members_maps(ensemble):
+    model = load_keras_model(ensemble[0])
+    explainer = explainer_for(model)
+    assert isinstance(explainer, EnsembleGradCAM)
+    face = synthetic_faces(n_per_class=1)[0][3]
+    maps = [GradCAM(member).heatmap(face, 3) for member in ensemble_members(model)]
+    mean = np.mean(maps, axis=0)
+    np.testing.assert_allclose(explainer.heatmap(face, 3), mean / mean.max(), atol=1e-6)
+
+
+def test_the_ensemble_exports_to_litert_and_predicts_through_it(ensemble, tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    from fer_core.engines import export_litert
+
+    out = tmp_path / "copy.keras"
+    shutil.copy(ensemble[0], out)
+    shutil.copy(ensemble[0].with_suffix(".json"), out.with_suffix(".json"))
+    assert export_litert(out)["max_difference"] < 1e-4
+    predictor = Predictor.load(out)
+    assert predictor.engine_name == "litert"
+    faces = predictor.predict(REPO / "assets" / "example_astronaut.jpg")
+    assert len(faces) == 1 and predictor.explain(faces[0]).shape == (48, 48)
+
+
+def test_a_member_may_be_replaced_by_the_ensemble(members, tmp_path):
+    _, data, paths = members
+    first, second = tmp_path / "default.keras", tmp_path / "other.keras"
+    for source, target in ((paths[0], first), (paths[1], second)):
+        shutil.copy(source, target)
+        shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
+    make_ensemble(EnsembleConfig(members=(str(first), str(second))), data, first)
+    assert len(ensemble_members(load_keras_model(first))) == 2
+
+
+def _copy_without_card(path, folder):
+    target = folder / "no_card.keras"
+    shutil.copy(path, target)
+    return target
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one member", "at least two member models"),
+    ("the same member twice", "listed twice"),
+    ("a member without a card", "has no model card"),
+    ("a member trained on other data", "was trained on data sha256:other"),
+    ("an ensemble as a member", "is itself an ensemble"),
+    ("an existing output", "a model with this name exists"),
+    ("not a .keras output", "must be a .keras file"),
+], ids=lambda value: value.replace(" ", "_") if " " in value else None)
+def test_bad_ensembles_are_refused_with_a_specific_message(members, ensemble, tmp_path, case, message):
+    _, data, paths = members
+    first, second = map(str, paths)
+    out = tmp_path / "e.keras"
+    if case == "one member":
+        listed = (first,)
+    elif case == "the same member twice":
+        listed = (first, first)
+    elif case == "a member without a card":
+        listed = (first, str(_copy_without_card(paths[1], tmp_path)))
+    elif case == "a member trained on other data":
+        other = tmp_path / "other.keras"
+        shutil.copy(paths[1], other)
+        card = json.loads(paths[1].with_suffix(".json").read_text())
+        card["data"]["fingerprint"] = "sha256:other"
+        other.with_suffix(".json").write_text(json.dumps(card))
+        listed = (first, str(other))
+    elif case == "an ensemble as a member":
+        listed = (first, str(ensemble[0]))
+    elif case == "an existing output":
+        out.write_bytes(b"keep me")
+        listed = (first, second)
+    else:
+        out = tmp_path / "e.h5"
+        listed = (first, second)
+    with pytest.raises(ModelError, match=message):
+        make_ensemble(EnsembleConfig(members=listed), data, out)
+    if case == "an existing output":
+        assert out.read_bytes() == b"keep me"
+
+
+def test_cli_ensemble_prints_the_result_and_refuses_bad_input_in_one_line(members, tmp_path):
+    csv, _, paths = members
+    out = tmp_path / "cli.keras"
+    command = [sys.executable, "-m", "fer_core", "ensemble", *map(str, paths), "--data", str(csv), "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{out}: PublicTest accuracy" in done.stdout and out.is_file()
+    again = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert again.stderr.strip().splitlines() == [f"error: {out}: a model with this name exists; choose another "
+                                                 "name or pass --overwrite"]

@@ -82,7 +82,7 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     """Average the member models, measure the ensemble, fit its temperature, and write it with its card.
 
     Returns the card. The model and card are written atomically, only after everything
-    succeeded, so ``out_path`` may even be one of the members (the shipped default, say).
+    succeeded, so ``out_path`` may even be one of the members (with ``overwrite``).
     """
     from .calibration import calibration_card_entries
     from .evaluate import card_metrics
@@ -97,7 +97,7 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     resolved = [Path(member).resolve() for member in config.members]
     if len(set(resolved)) != len(resolved):
         raise ModelError("the same model is listed twice; an ensemble of copies is no better than one")
-    if out.exists() and not overwrite and out.resolve() not in resolved:
+    if out.exists() and not overwrite:
         raise ModelError(f"{out}: a model with this name exists; choose another name or pass --overwrite")
     started = time.monotonic()
     loaded = [_load_member(Path(member), data, config) for member in config.members]

@@ -102,7 +102,7 @@ def test_a_member_may_be_replaced_by_the_ensemble(members, tmp_path):
     for source, target in ((paths[0], first), (paths[1], second)):
         shutil.copy(source, target)
         shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
-    make_ensemble(EnsembleConfig(members=(str(first), str(second))), data, first)
+    make_ensemble(EnsembleConfig(members=(str(first), str(second))), data, first, overwrite=True)
     assert len(ensemble_members(load_keras_model(first))) == 2
 
 
@@ -120,7 +120,7 @@ def _copy_without_card(path, folder):
     ("an ensemble as a member", "is itself an ensemble"),
     ("an existing output", "a model with this name exists"),
     ("not a .keras output", "must be a .keras file"),
-], ids=lambda value: value.replace(" ", "_") if " " in value else None)
+], ids=lambda value: value.replace(" ", "_"))
 def test_bad_ensembles_are_refused_with_a_specific_message(members, ensemble, tmp_path, case, message):
     _, data, paths = members
     first, second = map(str, paths)

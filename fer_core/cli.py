@@ -58,7 +58,7 @@ def _add_train_parser(commands) -> None:
     from .train import TrainConfig
 
     parser = commands.add_parser("train", help="train a model on FER2013 and save it with its model card")
-    parser.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz) or image folder")
+    parser.add_argument("--data", required=True, help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder")
     parser.add_argument("--out", required=True, help="where to write the model (.keras); the card goes beside it")
     parser.add_argument("--run-dir", help="checkpoint folder (default: runs/<out name>)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="measure a model on a dataset (accuracy, F1, confusion matrix)")
     evaluate.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
-    evaluate.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz) or image folder")
+    evaluate.add_argument("--data", required=True, help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder")
     evaluate.add_argument("--split", help="Training, PublicTest, ... (default: every row)")
     evaluate.add_argument("--tta", action="store_true", help="average with the mirrored face")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser("calibrate", help="fit the temperature (and the 'uncertain' threshold) of a model "
                                                       "and store them in its card")
     calibrate.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
-    calibrate.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz) or image folder")
+    calibrate.add_argument("--data", required=True, help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder")
     calibrate.add_argument("--split", default="PublicTest", help="the faces to fit on (default: PublicTest)")
     calibrate.add_argument("--no-tta", action="store_true", help="fit without the flip TTA the app uses")
     calibrate.add_argument("--json", action="store_true", help="print one JSON object")

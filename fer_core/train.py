@@ -174,7 +174,7 @@ def _make_optimizer(config: TrainConfig):
     return keras.optimizers.Adam(config.learning_rate)
 
 
-def _build_training_model(config: TrainConfig):
+def build_training_model(config: TrainConfig):
     """The architecture wrapped with augmentation layers, compiled."""
     import keras
 
@@ -336,7 +336,7 @@ def train(
             training_model = keras.models.load_model(run.run_dir / previous["checkpoint"], safe_mode=True)
             state = {**previous, "config": asdict(config)}
         else:
-            training_model = _build_training_model(config)
+            training_model = build_training_model(config)
             if config.init_from:
                 _start_from_weights(training_model, config)
             state = {"config": asdict(config), "epochs_done": 0, "history": {}}
@@ -447,14 +447,34 @@ def _lineage(init_from: str) -> dict:
 
 
 def hardware_description() -> str:
-    """CPU model and core count, e.g. 'Intel(R) Xeon(R) Processor, 2 cores (x86_64)'."""
+    """CPU model and core count, and any GPU: 'Intel(R) Xeon(R) Processor, 2 cores (x86_64)'."""
     cpu = platform.processor() or ""
     try:
         with open("/proc/cpuinfo") as info:
             cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
     except OSError:
         pass
-    return f"{cpu or 'CPU'}, {os.cpu_count()} cores ({platform.machine()})"
+    host = f"{cpu or 'CPU'}, {os.cpu_count()} cores ({platform.machine()})"
+    accelerator = accelerator_description()
+    return f"{host}; {accelerator}" if accelerator else host
+
+
+def accelerator_description() -> str:
+    """The GPUs Keras computes on under JAX or PyTorch, e.g. '1x NVIDIA H100 80GB HBM3'; '' on a CPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        names = [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    elif backend == "torch":
+        import torch
+
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    else:  # the TensorFlow this project pins is the CPU build
+        names = []
+    return f"{len(names)}x {names[0]}" if names else ""
 
 
 def _default_run_dir(out: Path | None, config: TrainConfig) -> Path:

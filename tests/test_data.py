@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
 import time
 
@@ -33,6 +34,29 @@ def test_gzip_csv_gives_same_content_as_plain(tiny_csv, tiny_csv_gz, cache_dir):
     packed = load_dataset(tiny_csv_gz, cache_dir=cache_dir)
     np.testing.assert_array_equal(plain.images, packed.images)
     assert plain.fingerprint == packed.fingerprint
+
+
+def test_xz_csv_gives_same_content_as_plain(tmp_path, tiny_csv, cache_dir):
+    packed_path = tmp_path / "tiny.csv.xz"
+    packed_path.write_bytes(lzma.compress(tiny_csv.read_bytes()))
+    plain = load_dataset(tiny_csv, cache_dir=cache_dir)
+    packed = load_dataset(packed_path, cache_dir=cache_dir)
+    np.testing.assert_array_equal(plain.images, packed.images)
+    assert plain.fingerprint == packed.fingerprint
+
+
+def test_cut_short_xz_is_reported(tmp_path, tiny_csv, cache_dir):
+    cut = tmp_path / "cut.csv.xz"
+    cut.write_bytes(lzma.compress(tiny_csv.read_bytes())[:-50])
+    with pytest.raises(DatasetError, match="cut short or corrupt"):
+        load_dataset(cut, cache_dir=cache_dir)
+
+
+def test_xz_name_on_a_plain_file_is_reported(tmp_path, cache_dir):
+    path = tmp_path / "fake.csv.xz"
+    path.write_text("not xz at all")
+    with pytest.raises(DatasetError, match="not xz-compressed"):
+        load_dataset(path, cache_dir=cache_dir)
 
 
 def test_header_with_leading_spaces_and_capitals_is_accepted(tmp_path, faces_and_labels, cache_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import numpy as np
@@ -183,3 +184,10 @@ def test_the_training_thread_steps_back_for_predictions_and_only_it():
     thread.join()
     assert seen["lowered"] and seen["niceness"] == max(before, TRAINING_NICENESS)  # lowered, never raised
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller is untouched
+
+
+def test_hardware_description_names_the_cpu_and_no_gpu_under_tensorflow():
+    from fer_core.train import accelerator_description, hardware_description
+
+    assert accelerator_description() == ""  # the pinned TensorFlow is the CPU build
+    assert f"{os.cpu_count()} cores" in hardware_description()

@@ -71,7 +71,7 @@ def dataset_picker(key: str) -> Path | None:
     options = [str(p) for p in found] + ["Upload a file...", "Type a path..."]
     choice = st.selectbox("Dataset", options, key=f"{key}_dataset")
     if choice == "Upload a file...":
-        upload = st.file_uploader("FER2013 CSV (.csv or .csv.gz)", type=["csv", "gz"], key=f"{key}_upload")
+        upload = st.file_uploader("FER2013 CSV (.csv, .csv.gz or .csv.xz)", type=["csv", "gz", "xz"], key=f"{key}_upload")
         if upload is None:
             return None
         target = REPO_ROOT / "data" / "uploads" / Path(upload.name).name

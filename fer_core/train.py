@@ -58,6 +58,8 @@ class TrainConfig:
     mixed_precision: bool = False  # bfloat16 compute: ~2x faster on CPUs with AMX, and on GPUs
     max_train_samples: int = 0  # 0: all; otherwise a random subset (smoke runs, tests)
     init_from: str = ""  # a .keras model of the same arch whose weights start the run (a further sitting)
+    teacher: str = ""  # a .keras model (an ensemble too) whose flip-TTA probabilities soften the targets
+    distill_weight: float = 0.5  # with a teacher: target = (1 - weight) * one-hot + weight * teacher's
 
     def __post_init__(self) -> None:
         from .models import ARCHITECTURES
@@ -79,6 +81,8 @@ class TrainConfig:
             problems.append("label_smoothing must be in [0, 1)")
         if not 0 <= self.erasing <= 1:
             problems.append("erasing must be a probability in [0, 1]")
+        if not 0 <= self.distill_weight <= 1:
+            problems.append("distill_weight must be in [0, 1]")
         if problems:
             raise TrainingError("invalid training settings: " + "; ".join(problems))
 
@@ -202,6 +206,28 @@ def _start_from_weights(training_model, config: TrainConfig) -> None:
         raise TrainingError(f"{config.init_from}: its weights do not fit {config.arch!r}; "
                             f"init_from needs a model of the same architecture")
     core.set_weights(start.get_weights())
+
+
+def training_targets(train_data: Dataset, config: TrainConfig) -> np.ndarray:
+    """The targets to fit: one-hot labels, mixed with ``config.teacher``'s probabilities when one is set.
+
+    The teacher sees each training face once, with its mirror (the flip TTA the app uses); the mix
+    ``(1 - distill_weight) * one_hot + distill_weight * teacher`` is knowledge distillation with
+    the teacher's soft labels fixed before training, so a small student can learn from a larger
+    network or an ensemble at no cost per epoch.
+    """
+    one_hot = np.eye(NUM_CLASSES, dtype=np.float32)[train_data.labels]
+    if not config.teacher:
+        return one_hot
+    from .evaluate import predict_probabilities
+    from .modelio import load_keras_model
+
+    try:
+        teacher = load_keras_model(config.teacher)
+    except ModelError as error:
+        raise TrainingError(f"teacher: {error}") from None
+    soft = predict_probabilities(teacher, train_data.images, tta=True).astype(np.float32)
+    return (1 - config.distill_weight) * one_hot + config.distill_weight * soft
 
 
 def reproduce_command(config: TrainConfig, data_path: str, out_path: str | os.PathLike | None) -> str:
@@ -328,6 +354,7 @@ def train(
         train_data = Dataset(train_data.images[pick], train_data.labels[pick], train_data.splits[pick],
                              train_data.source, train_data.fingerprint)
 
+    y_train = training_targets(train_data, config)
     keras.utils.set_random_seed(config.seed)
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
@@ -346,7 +373,6 @@ def train(
         history: dict[str, list[float]] = {k: list(v) for k, v in state.get("history", {}).items()}
 
         x_train = train_data.images.astype(np.float32)[..., None]
-        y_train = keras.utils.to_categorical(train_data.labels, NUM_CLASSES)
         x_val = val_data.images.astype(np.float32)[..., None]
         y_val = keras.utils.to_categorical(val_data.labels, NUM_CLASSES)
         batches = math.ceil(len(x_train) / config.batch_size)
@@ -389,6 +415,8 @@ def train(
     card.update(calibration_card_entries(model, val_data.images, val_data.labels, val_name))
     if config.init_from:
         card["initialised_from"] = _lineage(config.init_from)
+    if config.teacher:
+        card["distilled_from"] = _lineage(config.teacher)
     model_path = None
     if out is not None:
         try:
@@ -436,13 +464,13 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
     }
 
 
-def _lineage(init_from: str) -> dict:
-    """What the starting model's card says about how it was made (its own lineage included)."""
+def _lineage(parent_path: str) -> dict:
+    """What a parent model's card (the starting weights or the teacher) says about how it was made."""
     from .modelio import read_card
 
-    parent = read_card(init_from)
-    keep = ("command", "training", "initialised_from")
-    return {"model": str(init_from), **{k: parent[k] for k in keep if k in parent},
+    parent = read_card(parent_path)
+    keep = ("command", "training", "initialised_from", "distilled_from")
+    return {"model": str(parent_path), **{k: parent[k] for k in keep if k in parent},
             "validation_accuracy": parent.get("metrics", {}).get(parent.get("validation_split", ""), {}).get("accuracy")}
 
 

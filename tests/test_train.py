@@ -12,7 +12,9 @@ import pytest
 from fer_core.data import Dataset
 from fer_core.errors import TrainingError
 from fer_core.modelio import load_keras_model
-from fer_core.train import TrainConfig, class_weights, learning_rate_at, train
+from fer_core.evaluate import predict_probabilities
+from fer_core.train import (TrainConfig, class_weights, learning_rate_at, split_train_val, train,
+                            training_targets)
 
 from conftest import synthetic_faces
 
@@ -191,3 +193,30 @@ def test_hardware_description_names_the_cpu_and_no_gpu_under_tensorflow():
 
     assert accelerator_description() == ""  # the pinned TensorFlow is the CPU build
     assert f"{os.cpu_count()} cores" in hardware_description()
+
+
+def test_distillation_mixes_the_teachers_probabilities_into_the_targets(data, tmp_path):
+    teacher = train(TrainConfig(epochs=3, **FAST), data, out_path=tmp_path / "teacher.keras", run_dir=tmp_path / "t")
+    config = TrainConfig(epochs=2, teacher=str(teacher.model_path), distill_weight=0.75, **FAST)
+    train_data, _, _ = split_train_val(data, config)
+    targets = training_targets(train_data, config)
+    soft = predict_probabilities(load_keras_model(teacher.model_path), train_data.images, tta=True)
+    np.testing.assert_allclose(targets, 0.25 * np.eye(7)[train_data.labels] + 0.75 * soft, atol=1e-5)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+    student = train(config, data, out_path=tmp_path / "student.keras", run_dir=tmp_path / "s")
+    assert student.card["distilled_from"]["model"] == str(teacher.model_path)
+    assert f"--teacher {teacher.model_path}" in student.card["command"]
+    assert "--distill-weight 0.75" in student.card["command"]
+
+
+def test_without_a_teacher_the_targets_are_the_one_hot_labels(data):
+    config = TrainConfig(**FAST)
+    train_data, _, _ = split_train_val(data, config)
+    np.testing.assert_array_equal(training_targets(train_data, config), np.eye(7)[train_data.labels])
+
+
+def test_a_missing_teacher_is_reported_before_training(data, tmp_path):
+    with pytest.raises(TrainingError, match="teacher: .*nope.keras"):
+        train(TrainConfig(epochs=1, teacher=str(tmp_path / "nope.keras"), **FAST), data, run_dir=tmp_path / "run")
+    with pytest.raises(TrainingError, match="distill_weight"):
+        TrainConfig(distill_weight=1.5)

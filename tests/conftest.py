@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 
@@ -52,13 +51,6 @@ def faces_and_labels():
 def tiny_csv(tmp_path, faces_and_labels) -> Path:
     path = tmp_path / "tiny.csv"
     path.write_text(csv_text(*faces_and_labels))
-    return path
-
-
-@pytest.fixture
-def tiny_csv_gz(tmp_path, faces_and_labels) -> Path:
-    path = tmp_path / "tiny.csv.gz"
-    path.write_bytes(gzip.compress(csv_text(*faces_and_labels).encode()))
     return path
 
 

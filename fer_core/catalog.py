@@ -40,5 +40,13 @@ def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
             card = {}
         split = card.get("validation_split")
         accuracy = card.get("metrics", {}).get(split, {}).get("accuracy") if split else None
-        entries.append(ModelEntry(path, card.get("architecture"), accuracy, split))
+        entries.append(ModelEntry(path, architecture_of(card), accuracy, split))
     return entries
+
+
+def architecture_of(card: dict) -> str | None:
+    """The card's architecture, with the input blur when the model has one: 'vgg_fer_s + input blur'."""
+    architecture = card.get("architecture")
+    if architecture and card.get("input_blur", {}).get("sigma"):
+        return f"{architecture} + input blur"
+    return architecture

@@ -222,6 +222,34 @@ def _run_ensemble(args) -> int:
     return 0
 
 
+def _run_blur(args) -> int:
+    from .data import load_dataset
+    from .smoothing import BlurConfig, make_blurred_model
+
+    config = BlurConfig(model=args.model, sigmas=_parse_sigmas(args.sigmas), train_split=args.train_split,
+                        val_split=args.val_split)
+    data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
+    _report_skipped(data)
+    card = make_blurred_model(config, data, args.out, overwrite=args.overwrite)
+    blur = card["input_blur"]
+    for trial in blur["trials"]:
+        chosen = "  <- chosen" if trial["sigma"] == blur["sigma"] else ""
+        print(f"  sigma {trial['sigma']:.2f}: log loss {trial['log_loss']:.4f}, accuracy {trial['accuracy']:.4f} "
+              f"({trial['accuracy_tta']:.4f} with flip TTA){chosen}")
+    plain, tta = card["metrics"][config.val_split], card["metrics"][f"{config.val_split} (flip TTA)"]
+    print(f"{args.out}: {config.val_split} accuracy {plain['accuracy']:.4f} ({tta['accuracy']:.4f} with flip TTA), "
+          f"macro-F1 {plain['macro_f1']:.4f}; blur sigma {blur['sigma']:g} px chosen by {blur['criterion']}")
+    return 0
+
+
+def _parse_sigmas(text: str) -> tuple[float, ...]:
+    """``"0,0.5,0.7"`` -> (0.0, 0.5, 0.7), with a clear message for anything else."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise FerError(f"--sigmas {text!r}: expected comma-separated numbers of pixels, like 0,0.5,0.7") from None
+
+
 def _run_export(args) -> int:
     from .engines import export_litert, litert_path_for
 
@@ -265,6 +293,8 @@ def _run_info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m fer_core`` argument parser."""
+    from .smoothing import DEFAULT_SIGMAS
+
     parser = argparse.ArgumentParser(prog="python -m fer_core",
                                      description="Facial expression recognition on FER2013: train, evaluate, predict.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -310,6 +340,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the split the members were chosen on, where the ensemble is measured (default: PublicTest)")
     ensemble.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
 
+    blur = commands.add_parser("blur", help="put a fixed Gaussian blur in front of a network, its width chosen on the "
+                                            "validation split (matches the blur of training augmentation)")
+    blur.add_argument("--model", required=True, help="the network (.keras, with its card)")
+    blur.add_argument("--data", required=True, help="the FER2013 CSV the network was trained on")
+    blur.add_argument("--out", required=True, help="where to write the blurred model (.keras); the card goes beside it")
+    blur.add_argument("--sigmas", default=",".join(f"{sigma:g}" for sigma in DEFAULT_SIGMAS),
+                      help="blur widths to try, in pixels; one value to use it as is (default: %(default)s)")
+    blur.add_argument("--overwrite", action="store_true", help="replace an existing model at --out")
+    blur.add_argument("--train-split", default="Training", help="the network's training split (default: Training)")
+    blur.add_argument("--val-split", default="PublicTest", help="the split to choose on (default: PublicTest)")
+    blur.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
+
     info = commands.add_parser("info", help="what a dataset or model file holds")
     info.add_argument("path", help="a dataset (CSV, .gz, folder) or a .keras model")
     return parser
@@ -318,10 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "info", "export", "ensemble"):
+    if args.command in ("train", "info", "export", "ensemble", "blur"):
         import_keras()  # before anything else imports it, so its start-up banners stay off stderr
     runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info,
-               "export": _run_export, "calibrate": _run_calibrate, "ensemble": _run_ensemble}
+               "export": _run_export, "calibrate": _run_calibrate, "ensemble": _run_ensemble,
+               "blur": _run_blur}
     try:
         return runners[args.command](args)
     except FerError as error:

@@ -199,13 +199,15 @@ def _start_from_weights(training_model, config: TrainConfig) -> None:
     """Copy the weights of ``config.init_from`` (same architecture) into the model to train."""
     from .modelio import load_keras_model
 
-    start = load_keras_model(config.init_from)
+    from .smoothing import network_weights
+
+    start = network_weights(load_keras_model(config.init_from))  # a blurred model: its network's weights
     core = training_model.layers[-1]
     shapes = [tuple(w.shape) for w in core.get_weights()]
-    if [tuple(w.shape) for w in start.get_weights()] != shapes:
+    if [tuple(w.shape) for w in start] != shapes:
         raise TrainingError(f"{config.init_from}: its weights do not fit {config.arch!r}; "
                             f"init_from needs a model of the same architecture")
-    core.set_weights(start.get_weights())
+    core.set_weights(start)
 
 
 def training_targets(train_data: Dataset, config: TrainConfig) -> np.ndarray:

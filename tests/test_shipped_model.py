@@ -40,6 +40,10 @@ def test_shipped_card_records_how_the_model_was_made(model):
     publictest = card["metrics"]["PublicTest"]
     assert publictest["n"] == 3589 and len(publictest["confusion_matrix"]) == 7
     trained = card.get("members", [card])  # an ensemble's card holds the card of each member it averages
+    if "input_blur" in card:  # a network with an input blur: the card is the network's, plus the blur
+        assert card["command"].startswith("python -m fer_core blur ") and card["input_blur"]["sigma"] > 0
+        assert card["input_blur"]["chosen_on"] == card["validation_split"]
+        trained = [{**card, "command": card["derived_from"]["command"]}]
     if "members" in card:
         assert card["command"].startswith("python -m fer_core ensemble ") and len(trained) >= 2
         assert all(member["data"]["fingerprint"] == card["data"]["fingerprint"] for member in trained)

@@ -97,13 +97,15 @@ def save_model_atomically(model, path: str | os.PathLike) -> Path:
 def save_model_with_card(model, card: dict, path: str | os.PathLike) -> Path:
     """Write a model and its card so that neither replaces a good file unless both were written.
 
-    Both go to temporary files first; only then are they renamed into place. On a full disk or an
-    unwritable folder, ModelError says so and the existing model and card are unchanged.
+    Both go to temporary files first, and the model file is loaded back in safe mode; only then
+    are they renamed into place. On a full disk, an unwritable folder or a file that does not load,
+    ModelError says so and the existing model and card are unchanged.
     """
     path = Path(path)
     staging = path.with_name(f".{path.stem}.staging.keras")
     try:
         save_model_atomically(model, staging)
+        load_keras_model(staging)  # only a file that loads may replace a good one
         staged_card = write_json_atomically(card, card_path(staging))
         os.replace(staging, path)
         os.replace(staged_card, card_path(path))

@@ -327,7 +327,7 @@ def train(
     from .calibration import calibration_card_entries
     from .keras_progress import KerasProgressBridge
 
-    from .modelio import load_keras_model, save_model_with_card
+    from .modelio import save_model_with_card
 
     out = Path(out_path) if out_path else None
     if out is not None:
@@ -427,7 +427,6 @@ def train(
             raise TrainingError(f"{error}; the best epoch stays in {run.best_file}, so after freeing space "
                                 f"the same command with --finalize writes it") from None
         model_path = out
-        load_keras_model(out)  # prove the written file loads before reporting success
     for listener in callbacks:
         listener(Progress("train_end", epochs_done, config.epochs, metrics={"best_val_accuracy": state.get("best_value", 0.0)},
                           history=history, elapsed_s=seconds, message=str(model_path or "")))

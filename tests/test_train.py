@@ -156,6 +156,24 @@ def test_a_full_disk_at_the_final_save_leaves_the_existing_model_and_card_untouc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "m.json", "m.keras", "second"]
 
 
+def test_a_model_that_would_not_load_never_replaces_a_good_one(data, tmp_path):
+    import keras
+
+    from fer_core.errors import ModelError
+    from fer_core.modelio import save_model_with_card
+
+    target = tmp_path / "m.keras"
+    train(TrainConfig(epochs=1, **FAST), data, out_path=target, run_dir=tmp_path / "run")
+    model_bytes, card_bytes = target.read_bytes(), target.with_suffix(".json").read_bytes()
+    inputs = keras.Input((48, 48, 1))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Lambda(lambda x: x / 255)(inputs))
+    unsafe = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(pooled))  # a Lambda: refused in safe mode
+    with pytest.raises(ModelError, match="cannot be loaded"):
+        save_model_with_card(unsafe, {"classes": []}, target)
+    assert target.read_bytes() == model_bytes and target.with_suffix(".json").read_bytes() == card_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.keras", "run"]
+
+
 def test_a_full_disk_during_training_is_a_clear_error_and_the_run_resumes(data, tmp_path, monkeypatch):
     _fail_writes(monkeypatch, "save_model_atomically", lambda path: path.endswith("epoch_002.keras"))
     with pytest.raises(TrainingError, match="cannot write the epoch checkpoint \\(No space left on device\\); "

@@ -29,6 +29,7 @@ from .progress import Progress, ProgressCallback
 SCHEDULES = ("cosine", "plateau", "constant")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
+RESAMPLINGS = ("single", "sequential")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class TrainConfig:
     shift: float = 0.1  # random translation, fraction of the image
     rotation_degrees: float = 10.0
     zoom: float = 0.1
+    resampling: str = "single"  # single (one affine transform a face) | sequential (rotate, shift, zoom: 3 resamplings)
     erasing: float = 0.0  # probability of erasing a random patch (0: off)
     class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
     label_smoothing: float = 0.0
@@ -74,7 +76,8 @@ class TrainConfig:
         if not self.learning_rate > 0:
             problems.append("learning_rate must be positive")
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
-                                     ("class_weighting", self.class_weighting, CLASS_WEIGHTINGS)):
+                                     ("class_weighting", self.class_weighting, CLASS_WEIGHTINGS),
+                                     ("resampling", self.resampling, RESAMPLINGS)):
             if value not in allowed:
                 problems.append(f"{name} {value!r} is unknown; choose one of {', '.join(allowed)}")
         if not 0 <= self.label_smoothing < 1:
@@ -88,9 +91,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        """A config from a dict (a model card's ``config``), ignoring unknown keys."""
+        """A config from a dict (a model card's ``config``), ignoring unknown keys.
+
+        Cards written before ``resampling`` existed were trained with sequential resampling.
+        """
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return cls(**{"resampling": "sequential", **{k: v for k, v in values.items() if k in known}})
 
 
 @dataclass
@@ -156,12 +162,17 @@ def augmentation_layers(config: TrainConfig, seed: int) -> list:
     augment = []
     if config.flip:
         augment.append(layers.RandomFlip("horizontal", seed=seed))
-    if config.rotation_degrees:
-        augment.append(layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=seed))
-    if config.shift:
-        augment.append(layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=seed))
-    if config.zoom:
-        augment.append(layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed))
+    if config.resampling == "single" and (config.rotation_degrees or config.shift or config.zoom):
+        from .augment import RandomAffine
+
+        augment.append(RandomAffine(config.rotation_degrees, config.shift, config.zoom, fill_mode="reflect", seed=seed))
+    elif config.resampling == "sequential":
+        if config.rotation_degrees:
+            augment.append(layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=seed))
+        if config.shift:
+            augment.append(layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=seed))
+        if config.zoom:
+            augment.append(layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed))
     if config.erasing:
         augment.append(layers.RandomErasing(factor=config.erasing, scale=(0.02, 0.15), seed=seed))
     return augment
@@ -362,6 +373,8 @@ def train(
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
     try:
         if resume and previous:
+            from . import augment  # noqa: F401  (registers RandomAffine for the checkpoint)
+
             training_model = keras.models.load_model(run.run_dir / previous["checkpoint"], safe_mode=True)
             state = {**previous, "config": asdict(config)}
         else:

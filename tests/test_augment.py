@@ -1,0 +1,107 @@
+"""fer_core.augment: rotation, shift and zoom in one resampling, and how training uses it."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from skimage import data as skimage_data
+
+from fer_core.augment import RandomAffine
+from fer_core.data import Dataset
+from fer_core.errors import TrainingError
+from fer_core.faces import FaceDetector, crop_face, to_gray
+from fer_core.train import TrainConfig, augmentation_layers, reproduce_command, train
+
+from conftest import synthetic_faces
+
+
+@pytest.fixture(scope="module")
+def faces() -> np.ndarray:
+    """64 copies of the astronaut's face, 48x48 grey, as the model sees it."""
+    gray = to_gray(skimage_data.astronaut())
+    face = crop_face(gray, FaceDetector().detect(gray)[0])
+    return np.repeat(face.reshape(1, 48, 48, 1).astype("float32"), 64, axis=0)
+
+
+def sharpness(images: np.ndarray) -> float:
+    """Mean absolute Laplacian: falls as a face is blurred."""
+    a = images[..., 0]
+    laplacian = 4 * a[:, 1:-1, 1:-1] - a[:, :-2, 1:-1] - a[:, 2:, 1:-1] - a[:, 1:-1, :-2] - a[:, 1:-1, 2:]
+    return float(np.abs(laplacian).mean())
+
+
+def test_identity_at_inference_and_with_zero_ranges(faces):
+    assert np.array_equal(np.asarray(RandomAffine(10, 0.1, 0.1, seed=1)(faces, training=False)), faces)
+    still = np.asarray(RandomAffine(0, 0, 0, seed=1)(faces, training=True))
+    np.testing.assert_allclose(still, faces, atol=1e-3)
+
+
+def test_training_output_moves_the_face_but_stays_in_range(faces):
+    moved = np.asarray(RandomAffine(10, 0.1, 0.1, seed=1)(faces, training=True))
+    assert moved.shape == faces.shape and moved.dtype == np.float32
+    assert moved.min() >= faces.min() - 1e-3 and moved.max() <= faces.max() + 1e-3  # bilinear + reflect
+    changed = np.abs(moved - faces).reshape(len(faces), -1).mean(axis=1)
+    assert (changed > 1).all()  # every face got its own transform
+    assert len(np.unique(changed.round(3))) > 60
+
+
+def test_transform_turns_about_the_centre_and_respects_the_ranges():
+    layer = RandomAffine(rotation_degrees=15, shift=0.0, zoom=0.2, seed=3)
+    t = np.asarray(layer.transforms(500, 48, 48))
+    centre = 23.5
+    np.testing.assert_allclose(t[:, 0] * centre + t[:, 1] * centre + t[:, 2], centre, atol=1e-4)
+    np.testing.assert_allclose(t[:, 3] * centre + t[:, 4] * centre + t[:, 5], centre, atol=1e-4)
+    scale = np.hypot(t[:, 0], t[:, 3])
+    angle = np.degrees(np.arctan2(t[:, 3], t[:, 0]))
+    assert 0.8 <= scale.min() and scale.max() <= 1.2 and scale.max() - scale.min() > 0.3
+    assert np.abs(angle).max() <= 15 + 1e-3 and np.abs(angle).max() > 14
+    shifted = np.asarray(RandomAffine(0, 0.1, 0, seed=3).transforms(500, 48, 48))
+    assert np.abs(shifted[:, 2]).max() <= 4.8 + 1e-4 and np.abs(shifted[:, 2]).max() > 4.5
+
+
+def test_one_resampling_keeps_more_detail_than_three(faces):
+    def augmented(resampling: str) -> np.ndarray:
+        config = TrainConfig(resampling=resampling, flip=False, erasing=0.0)
+        return np.asarray(keras.Sequential(augmentation_layers(config, seed=5))(faces, training=True))
+
+    single, sequential = sharpness(augmented("single")), sharpness(augmented("sequential"))
+    assert sequential < 0.85 * single < sharpness(faces)
+
+
+def test_augmentation_layers_follow_the_config():
+    kinds = lambda config: [type(layer).__name__ for layer in augmentation_layers(config, seed=1)]
+    assert kinds(TrainConfig()) == ["RandomFlip", "RandomAffine"]
+    assert kinds(TrainConfig(resampling="sequential", erasing=0.25)) == [
+        "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomErasing"]
+    assert kinds(TrainConfig(rotation_degrees=0, shift=0, zoom=0, flip=False)) == []
+    with pytest.raises(TrainingError, match="resampling 'twice' is unknown; choose one of single, sequential"):
+        TrainConfig(resampling="twice")
+
+
+def test_cards_from_before_the_setting_read_as_sequential():
+    old_card_config = {"arch": "vgg_fer_s", "epochs": 66, "zoom": 0.1}
+    assert TrainConfig.from_dict(old_card_config).resampling == "sequential"
+    assert TrainConfig.from_dict({**old_card_config, "resampling": "single"}).resampling == "single"
+    command = reproduce_command(TrainConfig.from_dict(old_card_config), "fer2013.csv.gz", "m.keras")
+    assert "--resampling sequential" in command
+
+
+def test_layer_saves_and_loads_in_safe_mode(tmp_path):
+    model = keras.Sequential([keras.Input((48, 48, 1)), RandomAffine(12, 0.05, 0.15, seed=9),
+                              keras.layers.Flatten(), keras.layers.Dense(7)])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    layer = loaded.layers[0]
+    assert isinstance(layer, RandomAffine)
+    assert (layer.rotation_degrees, layer.shift, layer.zoom, layer.seed) == (12, 0.05, 0.15, 9)
+
+
+def test_an_augmented_run_resumes_from_its_checkpoint(tmp_path):
+    images, labels = synthetic_faces(n_per_class=6)
+    splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
+    data = Dataset(images, labels, splits, "synthetic.csv", "sha256:synthetic")
+    fast = dict(arch="tiny_cnn", batch_size=16, warmup_epochs=0, learning_rate=0.01)
+    train(TrainConfig(epochs=1, **fast), data, run_dir=tmp_path / "run")
+    resumed = train(TrainConfig(epochs=2, **fast), data, run_dir=tmp_path / "run", resume=True)
+    assert len(resumed.history["loss"]) == 2 and resumed.card["config"]["resampling"] == "single"

@@ -29,7 +29,7 @@ from .progress import Progress, ProgressCallback
 SCHEDULES = ("cosine", "plateau", "constant")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
-RESAMPLINGS = ("single", "sequential")
+RESAMPLINGS = ("sequential", "single")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class TrainConfig:
     shift: float = 0.1  # random translation, fraction of the image
     rotation_degrees: float = 10.0
     zoom: float = 0.1
-    resampling: str = "single"  # single (one affine transform a face) | sequential (rotate, shift, zoom: 3 resamplings)
+    resampling: str = "sequential"  # sequential (rotate, shift, zoom: 3 resamplings) | single (one affine transform)
     erasing: float = 0.0  # probability of erasing a random patch (0: off)
     class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
     label_smoothing: float = 0.0
@@ -91,12 +91,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        """A config from a dict (a model card's ``config``), ignoring unknown keys.
-
-        Cards written before ``resampling`` existed were trained with sequential resampling.
-        """
+        """A config from a dict (a model card's ``config``), ignoring unknown keys."""
         known = {f.name for f in fields(cls)}
-        return cls(**{"resampling": "sequential", **{k: v for k, v in values.items() if k in known}})
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass

@@ -61,7 +61,9 @@ def _add_train_parser(commands) -> None:
     parser.add_argument("--data", required=True, help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder")
     parser.add_argument("--out", required=True, help="where to write the model (.keras); the card goes beside it")
     parser.add_argument("--run-dir", help="checkpoint folder (default: runs/<out name>)")
-    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in the run folder")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in the run folder with its recorded settings "
+                             "(settings given on the command line, such as --epochs, override them)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model at --out")
     parser.add_argument("--finalize", action="store_true",
                         help="train no further: write the best epoch of the run in --run-dir as the model")
@@ -71,11 +73,12 @@ def _add_train_parser(commands) -> None:
         default = f.default
         if f.name == "arch":
             flag = "--arch"
+        # default None: a setting left out is the run's recorded one on --resume, else TrainConfig's default
         if isinstance(default, bool):
-            parser.add_argument(flag, type=_parse_bool, default=default, metavar="yes|no",
+            parser.add_argument(flag, type=_parse_bool, default=None, metavar="yes|no",
                                 help=f"(default: {'yes' if default else 'no'})")
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
+            parser.add_argument(flag, type=type(default), default=None, help=f"(default: {default})")
 
 
 def _parse_bool(text: str) -> bool:
@@ -91,7 +94,10 @@ def _run_train(args) -> int:
     from .data import load_dataset
     from .train import TrainConfig, train
 
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    config = TrainConfig(**given)
+    if args.resume or args.finalize:
+        config = _recorded_config(args, config, given)
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
     _report_skipped(data)
     stop = threading.Event()
@@ -105,6 +111,23 @@ def _run_train(args) -> int:
     print(f"{result.model_path}: {result.card['validation_split']} accuracy {val['accuracy']:.4f}, "
           f"macro-F1 {val['macro_f1']:.4f}, trained {result.seconds:.0f}s")
     return 0
+
+
+def _recorded_config(args, config, given: dict):
+    """The settings of the run being continued, with those given on the command line on top."""
+    from .runs import default_run_dir, summarize_run
+    from .train import TrainConfig
+
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(Path(args.out), config.arch)
+    run = summarize_run(run_dir)
+    if run is None:
+        return config
+    recorded = TrainConfig.from_dict(run.config)
+    changed = {name: value for name, value in given.items() if getattr(recorded, name) != value}
+    note = ", ".join(f"{name} {getattr(recorded, name)} -> {value}" for name, value in changed.items())
+    print(f"continuing {run_dir} after epoch {run.epochs_done} with its recorded settings"
+          + (f", except {note}" if note else ""), file=sys.stderr)
+    return TrainConfig.from_dict({**run.config, **given})
 
 
 def _report_skipped(data) -> None:

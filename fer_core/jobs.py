@@ -78,13 +78,17 @@ class JobManager:
         self.current: TrainingJob | None = None
 
     def start(self, owner: str, config: TrainConfig, data_loader: Callable[[], object], out_path: Path,
-              run_dir: Path, *, overwrite: bool = False) -> TrainingJob:
-        """Start training in a worker thread; TrainingError if a job is already running."""
+              run_dir: Path, *, overwrite: bool = False, resume: bool = False) -> TrainingJob:
+        """Start training (or continue the run in ``run_dir``) in a worker thread.
+
+        TrainingError if a job is already running, or if ``out_path`` exists and is neither to be
+        replaced nor the model of the run being continued.
+        """
         with self._lock:
             if self.current is not None and self.current.running:
                 raise TrainingError(f"{self.current.owner} is already training {self.current.out_path.name}; "
                                     "one training job runs at a time")
-            if out_path.exists() and not overwrite:
+            if out_path.exists() and not overwrite and not resume:  # train() checks a continued run's own file
                 raise TrainingError(f"{out_path.name} exists; choose another name or tick 'replace'")
             job = TrainingJob(owner, config, out_path)
 
@@ -93,7 +97,8 @@ class JobManager:
                 try:
                     data = data_loader()
                     job.result = train(config, data, [lambda p: setattr(job, "progress", p)], out_path=out_path,
-                                       run_dir=run_dir, overwrite=overwrite, stop_event=job.stop_event)
+                                       run_dir=run_dir, overwrite=overwrite, resume=resume,
+                                       stop_event=job.stop_event)
                 except FerError as error:
                     job.error = str(error)
                 except Exception as error:  # the thread must report, never die silently

@@ -25,6 +25,7 @@ from .data import Dataset
 from .errors import ModelError, TrainingError
 from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from .progress import Progress, ProgressCallback
+from .runs import RunFolder, default_run_dir, run_writes_to
 
 SCHEDULES = ("cosine", "plateau", "constant")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -263,39 +264,7 @@ def _core_of(training_model, arch: str):
     return model
 
 
-class _RunState:
-    """The run folder: per-epoch checkpoints, the best model, and state.json."""
-
-    def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
-        self.state_file = run_dir / "state.json"
-        self.best_file = run_dir / "best.keras"
-
-    def load(self) -> dict | None:
-        import json
-
-        if not self.state_file.exists():
-            return None
-        try:
-            return json.loads(self.state_file.read_text())
-        except (OSError, ValueError):
-            raise TrainingError(f"{self.state_file}: the run state is unreadable; delete the run folder "
-                                "to start over") from None
-
-    def save_epoch(self, training_model, state: dict) -> str:
-        """Write this epoch's checkpoint, then point state.json at it, then drop the previous one."""
-        from .modelio import save_model_atomically, write_json_atomically
-
-        checkpoint = self.run_dir / f"epoch_{state['epochs_done']:03d}.keras"
-        save_model_atomically(training_model, checkpoint)
-        previous = state.get("checkpoint")
-        write_json_atomically({**state, "checkpoint": checkpoint.name}, self.state_file)
-        if previous and previous != checkpoint.name:
-            (self.run_dir / previous).unlink(missing_ok=True)
-        return checkpoint.name
-
-
-def _checkpoint_callback(run: _RunState, state: dict, bridge, monitor: str):
+def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str):
     import keras
 
     from .modelio import save_model_atomically
@@ -341,22 +310,23 @@ def train(
     if out is not None:
         if out.suffix != ".keras":
             raise TrainingError(f"{out}: the output must be a .keras file")
-        if out.exists() and not overwrite and not resume:
-            raise TrainingError(f"{out}: a model with this name exists; choose another name or pass "
-                                "overwrite=True (--overwrite) to replace it")
         _check_writable(out.parent)
-    run = _RunState(Path(run_dir) if run_dir else _default_run_dir(out, config))
+    run = RunFolder(Path(run_dir) if run_dir else default_run_dir(out, config.arch))
     _check_writable(run.run_dir)
     previous = run.load()
-    if previous and not resume:
+    continuing = bool(resume and previous)
+    own_model = continuing and out is not None and run_writes_to(previous.get("out"), out)
+    if out is not None and out.exists() and not overwrite and not own_model:
+        raise TrainingError(f"{out}: a model with this name exists; choose another name or pass "
+                            "overwrite=True (--overwrite) to replace it")
+    if continuing:
+        _check_continuation(previous, run.run_dir, config, data)
+    elif previous:
         if out is None:
             raise TrainingError(f"{run.run_dir}: a previous run is there; pass resume=True to continue it")
         shutil.rmtree(run.run_dir)
         run.run_dir.mkdir(parents=True)
         previous = None
-    if resume and previous and previous.get("config", {}).get("arch") != config.arch:
-        raise TrainingError(f"{run.run_dir}: the run to resume trained {previous['config'].get('arch')!r}, "
-                            f"not {config.arch!r}")
 
     train_data, val_data, val_name = split_train_val(data, config)
     if config.max_train_samples and len(train_data) > config.max_train_samples:
@@ -379,6 +349,9 @@ def train(
             if config.init_from:
                 _start_from_weights(training_model, config)
             state = {"config": asdict(config), "epochs_done": 0, "history": {}}
+        state.setdefault("data", {"source": Path(data.source).name, "fingerprint": data.fingerprint})
+        if out is not None:
+            state["out"] = str(out.resolve())
         state["_started"] = time.monotonic()
         state["seconds_before"] = state.get("seconds", 0.0)
         initial_epoch = int(state["epochs_done"])
@@ -442,6 +415,18 @@ def train(
                           history=history, elapsed_s=seconds, message=str(model_path or "")))
     return TrainResult(model_path, card, history, stopped_early=epochs_done < config.epochs and not stopped_by_request,
                        stopped_by_request=stopped_by_request, seconds=seconds)
+
+
+def _check_continuation(state: dict, run_dir: Path, config: TrainConfig, data: Dataset) -> None:
+    """A run continues with its own architecture and on its own data, or not at all."""
+    recorded_arch = state["config"].get("arch")
+    if recorded_arch != config.arch:
+        raise TrainingError(f"{run_dir}: the run to resume trained {recorded_arch!r}, not {config.arch!r}")
+    recorded_data = state.get("data") or {}
+    if recorded_data.get("fingerprint") and recorded_data["fingerprint"] != data.fingerprint:
+        raise TrainingError(f"{run_dir}: the run trained on {recorded_data.get('source', 'other data')} "
+                            f"({recorded_data['fingerprint']}), but {Path(data.source).name} is different data "
+                            f"({data.fingerprint}); continue it on the same data or start a new run")
 
 
 def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, val_data: Dataset, val_name: str,
@@ -514,11 +499,6 @@ def accelerator_description() -> str:
     else:  # the TensorFlow this project pins is the CPU build
         names = []
     return f"{len(names)}x {names[0]}" if names else ""
-
-
-def _default_run_dir(out: Path | None, config: TrainConfig) -> Path:
-    name = out.stem if out else config.arch
-    return Path("runs") / name
 
 
 def _check_writable(folder: Path) -> None:

@@ -3,12 +3,12 @@
 import getpass
 import re
 import time
-from pathlib import Path
 
 import streamlit as st
 
 from fer_core.errors import FerError
 from fer_core.models import ARCHITECTURES, DESCRIPTIONS
+from fer_core.runs import unfinished_runs
 from fer_core.train import TrainConfig
 from ui.charts import learning_curves
 from ui.resources import models_dir, NO_DATA_HELP, REPO_ROOT, dataset_for, dataset_picker, get_job_manager
@@ -48,6 +48,34 @@ def job_panel() -> None:
                    f"{card['validation_split']} after {card['training']['epochs_run']} epochs.")
 
 
+def unfinished_runs_panel(data_path) -> None:
+    """Runs that stopped before their last epoch (the Stop button, a server restart), each with a Continue button."""
+    runs = unfinished_runs(REPO_ROOT / "runs")
+    if not runs:
+        return
+    st.subheader("Unfinished runs")
+    st.caption("A run continues from its last completed epoch with its own settings, on the dataset chosen above "
+               "(it must be the data it started on).")
+    for run in runs:
+        target = run.out_path or models_dir() / f"{run.name}.keras"
+        with st.container(border=True):
+            st.markdown(f"**{run.name}**: {run.describe()}")
+            left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+            until = left.number_input("Train until epoch", run.epochs_done + 1, 500,
+                                      max(run.epochs, run.epochs_done + 1), key=f"resume_epochs_{run.name}")
+            replace = False
+            if target.exists() and not run.writes_to(target):
+                replace = middle.checkbox(f"Replace {target.name}", key=f"resume_replace_{run.name}")
+            if right.button("Continue", key=f"resume_{run.name}", icon=":material/play_arrow:"):
+                try:
+                    config = TrainConfig.from_dict({**run.config, "epochs": int(until)})
+                    dataset = dataset_for(data_path)
+                    manager.start(getpass.getuser(), config, lambda: dataset, target, run.run_dir,
+                                  overwrite=replace, resume=True)
+                except FerError as error:
+                    st.error(str(error))
+
+
 if job is not None and job.running:
     st.info(f"{job.owner} is training {job.out_path.name}. One training job runs at a time; its progress is below.")
 else:
@@ -85,5 +113,6 @@ else:
                                   REPO_ROOT / "runs" / name, overwrite=replace)
                 except FerError as error:
                     st.error(str(error))
+        unfinished_runs_panel(path)
 
 job_panel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -155,6 +156,30 @@ def test_train_page_runs_one_epoch_in_the_background_and_saves_the_model(app_env
     assert (app_env / "app_trained.keras").exists() and (app_env / "app_trained.json").exists()
     at.run()
     assert any("Saved app_trained.keras" in s.value for s in at.success)
+
+
+def test_train_page_continues_a_stopped_run_to_its_last_epoch(app_env, tiny_csv, tmp_path):
+    import threading
+
+    import ui.resources
+    from fer_core.data import load_dataset
+    from fer_core.train import TrainConfig, train
+
+    stop = threading.Event()
+    train(TrainConfig(arch="tiny_cnn", epochs=2, batch_size=8, augment=False, warmup_epochs=0), load_dataset(tiny_csv),
+          [lambda p: p.stage == "batch_end" and p.epoch == 2 and stop.set()], out_path=app_env / "halfway.keras",
+          run_dir=tmp_path / "runs" / "halfway", stop_event=stop)  # where the page keeps its runs
+    at = page("train").run()
+    assert any("halfway" in m.value and "epoch 1 of 2" in m.value for m in at.markdown)
+    at.button(key="resume_halfway").click().run()
+    assert not at.error, at.error[0].value
+    job = ui.resources.get_job_manager().current
+    job.thread.join(timeout=TIMEOUT)
+    assert job.status == "finished", job.error
+    card = json.loads((app_env / "halfway.json").read_text())
+    assert card["training"]["epochs_run"] == 2 and not card["training"]["stopped_by_request"]
+    at.run()
+    assert not any("halfway" in m.value for m in at.markdown)  # finished: no longer offered
 
 
 def test_evaluate_page_shows_metrics_table_and_confusion_matrix(app_env):

@@ -153,3 +153,17 @@ def test_export_then_predict_runs_on_litert_with_a_clean_stderr(tiny_model_path,
     faces_line, modules_line = run.stdout.strip().splitlines()
     assert len(json.loads(faces_line)["faces"]) == 1
     assert json.loads(modules_line) == ["ai_edge_litert"]  # prediction never imported TensorFlow
+
+
+def test_resume_continues_with_the_recorded_settings_and_the_given_ones_on_top(tiny_csv, tmp_path, capsys):
+    out, run = tmp_path / "r.keras", tmp_path / "run"
+    assert main(["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--epochs", "1", "--batch-size", "8",
+                 "--label-smoothing", "0.1", "--augment", "no", "--out", str(out), "--run-dir", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--data", str(tiny_csv), "--out", str(out), "--run-dir", str(run), "--resume",
+                 "--epochs", "2"]) == 0  # its own model: no --overwrite needed
+    assert f"continuing {run} after epoch 1 with its recorded settings, except epochs 1 -> 2" in capsys.readouterr().err
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["epochs_run"] == 2
+    assert (card["config"]["arch"], card["config"]["batch_size"]) == ("tiny_cnn", 8)
+    assert (card["config"]["label_smoothing"], card["config"]["augment"]) == (0.1, False)

@@ -238,3 +238,52 @@ def test_a_missing_teacher_is_reported_before_training(data, tmp_path):
         train(TrainConfig(epochs=1, teacher=str(tmp_path / "nope.keras"), **FAST), data, run_dir=tmp_path / "run")
     with pytest.raises(TrainingError, match="distill_weight"):
         TrainConfig(distill_weight=1.5)
+
+
+def _stopped_run(data, tmp_path, name: str, *, epochs: int = 3) -> None:
+    """A run stopped in its second epoch: one finished epoch and its model in ``tmp_path/name.keras``."""
+    stop = threading.Event()
+
+    def stop_in_epoch_two(progress):
+        if progress.stage == "batch_end" and progress.epoch == 2:
+            stop.set()
+
+    train(TrainConfig(epochs=epochs, **FAST), data, [stop_in_epoch_two], out_path=tmp_path / f"{name}.keras",
+          run_dir=tmp_path / "runs" / name, stop_event=stop)
+
+
+def test_unfinished_runs_lists_a_stopped_run_and_skips_finished_and_broken_ones(data, tmp_path):
+    from fer_core.runs import unfinished_runs
+
+    _stopped_run(data, tmp_path, "stopped")
+    train(TrainConfig(epochs=1, **FAST), data, run_dir=tmp_path / "runs" / "finished")
+    (tmp_path / "runs" / "broken").mkdir()
+    (tmp_path / "runs" / "broken" / "state.json").write_text("{not json")
+    (run,) = unfinished_runs(tmp_path / "runs")
+    assert (run.name, run.epochs_done, run.epochs, run.config["arch"]) == ("stopped", 1, 3, "tiny_cnn")
+    assert 0 <= run.best_accuracy <= 1 and run.best_epoch == 1 and run.data_fingerprint == "sha256:synthetic"
+    assert run.out_path == (tmp_path / "stopped.keras").resolve()
+    assert run.writes_to(tmp_path / "stopped.keras") and not run.writes_to(tmp_path / "other.keras")
+    assert run.describe().startswith("tiny_cnn, epoch 1 of 3, best ")
+    assert unfinished_runs(tmp_path / "nowhere") == []
+
+
+def test_a_continued_run_may_replace_its_own_model_but_no_other(data, tmp_path):
+    _stopped_run(data, tmp_path, "mine")
+    other = tmp_path / "other.keras"
+    other.write_bytes(b"precious")
+    with pytest.raises(TrainingError, match="other.keras: a model with this name exists"):
+        train(TrainConfig(epochs=3, **FAST), data, out_path=other, run_dir=tmp_path / "runs" / "mine", resume=True)
+    assert other.read_bytes() == b"precious"
+    result = train(TrainConfig(epochs=3, **FAST), data, out_path=tmp_path / "mine.keras",
+                   run_dir=tmp_path / "runs" / "mine", resume=True)
+    assert len(result.history["loss"]) == 3 and not result.stopped_by_request
+
+
+def test_a_run_continues_only_on_the_data_it_started_on(data, tmp_path):
+    _stopped_run(data, tmp_path, "run")
+    other = Dataset(data.images[::-1].copy(), data.labels[::-1].copy(), data.splits, "other.csv", "sha256:other")
+    with pytest.raises(TrainingError, match=r"trained on synthetic.csv \(sha256:synthetic\), but other.csv is "
+                                            r"different data \(sha256:other\)"):
+        train(TrainConfig(epochs=3, **FAST), other, out_path=tmp_path / "run.keras", run_dir=tmp_path / "runs" / "run",
+              resume=True)

@@ -1,0 +1,119 @@
+"""Run folders: where a training run keeps its checkpoints, and which runs can be continued.
+
+A run folder holds the model after the last completed epoch (with the optimizer state),
+``best.keras`` (the best epoch so far on the validation split) and ``state.json``: the
+settings, the history, how many epochs are done, and (since session 9) the model file the
+run writes and the fingerprint of the data it trains on, so a continued run keeps to both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import TrainingError
+
+
+class RunFolder:
+    """The run folder: per-epoch checkpoints, the best model, and state.json."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.state_file = run_dir / "state.json"
+        self.best_file = run_dir / "best.keras"
+
+    def load(self) -> dict | None:
+        """The saved state, None when the folder holds no run; TrainingError when it is unreadable."""
+        if not self.state_file.exists():
+            return None
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            state = None
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+            raise TrainingError(f"{self.state_file}: the run state is unreadable; delete the run folder "
+                                "to start over")
+        return state
+
+    def save_epoch(self, training_model, state: dict) -> str:
+        """Write this epoch's checkpoint, then point state.json at it, then drop the previous one."""
+        from .modelio import save_model_atomically, write_json_atomically
+
+        checkpoint = self.run_dir / f"epoch_{state['epochs_done']:03d}.keras"
+        save_model_atomically(training_model, checkpoint)
+        previous = state.get("checkpoint")
+        write_json_atomically({**state, "checkpoint": checkpoint.name}, self.state_file)
+        if previous and previous != checkpoint.name:
+            (self.run_dir / previous).unlink(missing_ok=True)
+        return checkpoint.name
+
+
+def run_writes_to(recorded_out: str | None, out: Path) -> bool:
+    """Whether a run that recorded ``recorded_out`` writes ``out`` (runs before session 9 recorded none)."""
+    return recorded_out is None or Path(recorded_out) == Path(out).resolve()
+
+
+def default_run_dir(out: Path | None, arch: str) -> Path:
+    """``runs/<model name>`` (or ``runs/<arch>`` when the run writes no model)."""
+    return Path("runs") / (out.stem if out else arch)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run folder says about its run, enough to list it and continue it."""
+
+    run_dir: Path
+    config: dict
+    epochs_done: int
+    best_accuracy: float | None
+    best_epoch: int | None
+    out_path: Path | None
+    data_fingerprint: str | None
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def epochs(self) -> int:
+        return int(self.config.get("epochs", self.epochs_done))
+
+    @property
+    def finished(self) -> bool:
+        return self.epochs_done >= self.epochs
+
+    def writes_to(self, out: Path) -> bool:
+        """Whether ``out`` is this run's own model file, which continuing it may replace."""
+        return run_writes_to(str(self.out_path) if self.out_path else None, out)
+
+    def describe(self) -> str:
+        """One line: architecture, epochs done of planned, best validation accuracy."""
+        best = (f", best {self.best_accuracy:.1%} validation accuracy at epoch {self.best_epoch}"
+                if self.best_accuracy is not None else "")
+        return f"{self.config.get('arch', '?')}, epoch {self.epochs_done} of {self.epochs}{best}"
+
+
+def summarize_run(run_dir: Path) -> RunSummary | None:
+    """The summary of the run in ``run_dir``; None when it holds no readable run with a checkpoint."""
+    try:
+        state = RunFolder(Path(run_dir)).load()
+    except TrainingError:
+        return None
+    if not state or not state.get("checkpoint") or not (Path(run_dir) / state["checkpoint"]).exists():
+        return None
+    best = state.get("best_value")
+    return RunSummary(run_dir=Path(run_dir), config=state["config"], epochs_done=int(state.get("epochs_done", 0)),
+                      best_accuracy=float(best) if best is not None else None, best_epoch=state.get("best_epoch"),
+                      out_path=Path(state["out"]) if state.get("out") else None,
+                      data_fingerprint=(state.get("data") or {}).get("fingerprint"))
+
+
+def unfinished_runs(runs_root: Path) -> list[RunSummary]:
+    """Runs below ``runs_root`` (one folder each) that stopped before their last epoch, newest first."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    found = [summarize_run(folder) for folder in root.iterdir() if (folder / "state.json").is_file()]
+    unfinished = [run for run in found if run is not None and not run.finished]
+    return sorted(unfinished, key=lambda run: (run.run_dir / "state.json").stat().st_mtime, reverse=True)

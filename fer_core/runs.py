@@ -4,11 +4,17 @@ A run folder holds the model after the last completed epoch (with the optimizer 
 ``best.keras`` (the best epoch so far on the validation split) and ``state.json``: the
 settings, the history, how many epochs are done, and (since session 9) the model file the
 run writes and the fingerprint of the data it trains on, so a continued run keeps to both.
+While a process trains, ``training.lock`` names it, so a second trainer (the app and the command
+line on the same folder) is refused instead of interleaving checkpoints.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +28,50 @@ class RunFolder:
         self.run_dir = run_dir
         self.state_file = run_dir / "state.json"
         self.best_file = run_dir / "best.keras"
+        self.lock_file = run_dir / "training.lock"
+
+    def trained_by(self) -> int | None:
+        """The process training in this folder now (another one may not), or None."""
+        try:
+            holder = json.loads(self.lock_file.read_text())
+            pid, host = int(holder["pid"]), holder["host"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if host != socket.gethostname():
+            return pid  # another machine on a shared disk: it cannot be checked, so it counts as alive
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None  # a stale lock, left by a process that was killed
+        except PermissionError:
+            pass
+        return pid
+
+    @contextmanager
+    def claimed(self):
+        """Hold the folder for this process while training: a second trainer is refused, not interleaved."""
+        holder = self.trained_by()
+        if holder is not None:
+            raise TrainingError(f"{self.run_dir}: process {holder} is training this run now; wait for it to "
+                                "finish or stop it first")
+        self.lock_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                              "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        try:
+            yield self
+        finally:
+            self.lock_file.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Remove the previous run's files (not the lock) to start a new run in the same folder."""
+        import shutil
+
+        for path in self.run_dir.iterdir():
+            if path == self.lock_file:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
     def load(self) -> dict | None:
         """The saved state, None when the folder holds no run; TrainingError when it is unreadable."""
@@ -70,6 +120,7 @@ class RunSummary:
     best_epoch: int | None
     out_path: Path | None
     data_fingerprint: str | None
+    trained_by: int | None = None
 
     @property
     def name(self) -> str:
@@ -96,8 +147,9 @@ class RunSummary:
 
 def summarize_run(run_dir: Path) -> RunSummary | None:
     """The summary of the run in ``run_dir``; None when it holds no readable run with a checkpoint."""
+    folder = RunFolder(Path(run_dir))
     try:
-        state = RunFolder(Path(run_dir)).load()
+        state = folder.load()
     except TrainingError:
         return None
     if not state or not state.get("checkpoint") or not (Path(run_dir) / state["checkpoint"]).exists():
@@ -106,7 +158,7 @@ def summarize_run(run_dir: Path) -> RunSummary | None:
     return RunSummary(run_dir=Path(run_dir), config=state["config"], epochs_done=int(state.get("epochs_done", 0)),
                       best_accuracy=float(best) if best is not None else None, best_epoch=state.get("best_epoch"),
                       out_path=Path(state["out"]) if state.get("out") else None,
-                      data_fingerprint=(state.get("data") or {}).get("fingerprint"))
+                      data_fingerprint=(state.get("data") or {}).get("fingerprint"), trained_by=folder.trained_by())
 
 
 def unfinished_runs(runs_root: Path) -> list[RunSummary]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -299,13 +298,6 @@ def train(
     stop_event: threading.Event | None = None,
 ) -> TrainResult:
     """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``."""
-    import keras
-
-    from .calibration import calibration_card_entries
-    from .keras_progress import KerasProgressBridge
-
-    from .modelio import save_model_with_card
-
     out = Path(out_path) if out_path else None
     if out is not None:
         if out.suffix != ".keras":
@@ -313,6 +305,20 @@ def train(
         _check_writable(out.parent)
     run = RunFolder(Path(run_dir) if run_dir else default_run_dir(out, config.arch))
     _check_writable(run.run_dir)
+    with run.claimed():
+        return _train_in(run, config, data, list(callbacks), out=out, resume=resume, overwrite=overwrite,
+                         stop_event=stop_event)
+
+
+def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: list[ProgressCallback], *,
+              out: Path | None, resume: bool, overwrite: bool, stop_event: threading.Event | None) -> TrainResult:
+    """The training run itself, in a run folder this process holds."""
+    import keras
+
+    from .calibration import calibration_card_entries
+    from .keras_progress import KerasProgressBridge
+    from .modelio import save_model_with_card
+
     previous = run.load()
     continuing = bool(resume and previous)
     own_model = continuing and out is not None and run_writes_to(previous.get("out"), out)
@@ -324,8 +330,7 @@ def train(
     elif previous:
         if out is None:
             raise TrainingError(f"{run.run_dir}: a previous run is there; pass resume=True to continue it")
-        shutil.rmtree(run.run_dir)
-        run.run_dir.mkdir(parents=True)
+        run.clear()
         previous = None
 
     train_data, val_data, val_name = split_train_val(data, config)

@@ -60,6 +60,9 @@ def unfinished_runs_panel(data_path) -> None:
         target = run.out_path or models_dir() / f"{run.name}.keras"
         with st.container(border=True):
             st.markdown(f"**{run.name}**: {run.describe()}")
+            if run.trained_by is not None:
+                st.caption(f"Process {run.trained_by} is training this run now (from the command line?).")
+                continue
             left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
             until = left.number_input("Train until epoch", run.epochs_done + 1, 500,
                                       max(run.epochs, run.epochs_done + 1), key=f"resume_epochs_{run.name}")

@@ -287,3 +287,28 @@ def test_a_run_continues_only_on_the_data_it_started_on(data, tmp_path):
                                             r"different data \(sha256:other\)"):
         train(TrainConfig(epochs=3, **FAST), other, out_path=tmp_path / "run.keras", run_dir=tmp_path / "runs" / "run",
               resume=True)
+
+
+def test_a_run_folder_in_use_by_a_live_process_is_refused_and_left_alone(data, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from fer_core.runs import RunFolder, summarize_run
+
+    _stopped_run(data, tmp_path, "busy")
+    folder = RunFolder(tmp_path / "runs" / "busy")
+    with folder.claimed():  # as a second process training it would hold it
+        assert summarize_run(folder.run_dir).trained_by == os.getpid()
+        for resume in (True, False):
+            with pytest.raises(TrainingError, match=f"process {os.getpid()} is training this run now"):
+                train(TrainConfig(epochs=3, **FAST), data, out_path=tmp_path / "busy.keras", run_dir=folder.run_dir,
+                      resume=resume, overwrite=True)
+        assert folder.load()["epochs_done"] == 1
+    assert not folder.lock_file.exists() and summarize_run(folder.run_dir).trained_by is None
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    folder.lock_file.write_text(json.dumps({"pid": int(gone.stdout), "host": socket.gethostname()}))
+    assert folder.trained_by() is None  # a killed trainer's lock does not block the run
+    result = train(TrainConfig(epochs=3, **FAST), data, out_path=tmp_path / "busy.keras", run_dir=folder.run_dir,
+                   resume=True)
+    assert len(result.history["loss"]) == 3 and not folder.lock_file.exists()

@@ -8,6 +8,9 @@ from fer_core.errors import FerError
 from fer_core.images import SUPPORTED_SUFFIXES
 from ui.charts import expression_summary
 from ui.resources import predictor_for, sidebar_model_picker
+from ui.navigation import stay_in_app_navigation
+
+stay_in_app_navigation()
 
 st.title("Label many photos")
 

@@ -8,6 +8,9 @@ from fer_core.modelio import read_card
 from fer_core.calibration import reliability_before_after
 from ui.charts import confusion_heatmap, reliability_diagram
 from ui.resources import available_models, NO_DATA_HELP, dataset_for, dataset_picker, predictor_for
+from ui.navigation import stay_in_app_navigation
+
+stay_in_app_navigation()
 
 st.title("Evaluate models")
 

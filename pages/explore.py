@@ -6,6 +6,9 @@ from fer_core.errors import FerError
 from fer_core.explore import intensity_histogram, mean_faces, quality_report, sample_indices
 from ui.charts import class_count_bars, histogram
 from ui.resources import NO_DATA_HELP, dataset_for, dataset_picker
+from ui.navigation import stay_in_app_navigation
+
+stay_in_app_navigation()
 
 st.title("Explore the data")
 

@@ -10,6 +10,9 @@ from fer_core.predict import confidence_in_words
 from fer_core.render import annotate
 from ui.charts import probability_bars
 from ui.resources import EXAMPLE_PHOTO, predictor_for, sidebar_model_picker
+from ui.navigation import stay_in_app_navigation
+
+stay_in_app_navigation()
 
 st.title("What does this face say?")
 

@@ -12,6 +12,9 @@ from fer_core.runs import unfinished_runs
 from fer_core.train import TrainConfig
 from ui.charts import learning_curves
 from ui.resources import models_dir, NO_DATA_HELP, REPO_ROOT, dataset_for, dataset_picker, get_job_manager
+from ui.navigation import stay_in_app_navigation
+
+stay_in_app_navigation()
 
 st.title("Train a model")
 manager = get_job_manager()

@@ -94,3 +94,18 @@ def test_upload_a_photo_and_see_the_label(app_url, astronaut_jpeg, cat_png, tmp_
     timings = {"page_load_s": round(page_load_s, 2), "upload_to_result_s": round(upload_to_result_s, 2)}
     (shots / "browser_timings.json").write_text(json.dumps(timings))
     print(f"\nbrowser timings: {timings}")
+
+
+def test_a_fresh_server_opened_at_a_page_url_shows_that_page_inside_the_app(app_url):
+    """A bookmark or a refresh on /train is the first visit after a restart (Community Cloud wakes
+    apps up this way): the page must come with the app's navigation, not Streamlit's legacy one."""
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url + "/train")
+        page.get_by_text("Train a model").wait_for(timeout=90_000)
+        navigation = page.locator("[data-testid=stSidebarNav]")
+        navigation.get_by_text("Evaluate", exact=True).wait_for(timeout=30_000)
+        assert "streamlit app" not in navigation.inner_text().lower()
+        assert page.url.endswith("/train") and page.locator("[data-testid=stException]").count() == 0
+        browser.close()

@@ -375,8 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     blur.add_argument("--val-split", default="PublicTest", help="the split to choose on (default: PublicTest)")
     blur.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
 
-    info = commands.add_parser("info", help="what a dataset or model file holds")
-    info.add_argument("path", help="a dataset (CSV, .gz, folder) or a .keras model")
+    info = commands.add_parser("info", help="what a dataset, model file or training run holds")
+    info.add_argument("path", help="a dataset (CSV, .gz, folder), a .keras model, a run folder (runs/NAME) "
+                                   "or runs/ (its unfinished runs)")
     return parser
 
 

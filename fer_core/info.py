@@ -1,4 +1,4 @@
-"""``info``: a summary of what a dataset or a model file holds."""
+"""``info``: a summary of what a dataset, a model file or a training run folder holds."""
 
 from __future__ import annotations
 
@@ -9,13 +9,41 @@ from .errors import FerError
 
 
 def describe(path: str | os.PathLike) -> dict:
-    """A JSON-ready summary of a dataset (rows per split and class) or a model (shape, card)."""
+    """A JSON-ready summary of a dataset (rows per split and class), a model (shape, card) or a run."""
     path = Path(path)
     if not path.exists():
         raise FerError(f"{path}: no such file or folder")
     if path.is_file() and path.suffix.lower() in (".keras", ".pkl", ".pickle", ".h5"):
         return describe_model(path)
+    if path.is_dir() and (path / "state.json").is_file():
+        return describe_run(path)
+    if path.is_dir() and any(path.glob("*/state.json")):
+        return describe_runs(path)
     return describe_dataset(path)
+
+
+def describe_run(path: Path) -> dict:
+    """A training run folder: how far it got, how good its best epoch is, how to continue it."""
+    from .runs import summarize_run
+
+    run = summarize_run(path)
+    if run is None:
+        raise FerError(f"{path}: the run folder has no readable state.json and checkpoint; delete it to start over")
+    out = str(run.out_path) if run.out_path else "MODEL.keras"
+    return {"kind": "run", "path": str(path), "architecture": run.config.get("arch"),
+            "epochs_done": run.epochs_done, "epochs": run.epochs, "finished": run.finished,
+            "best_val_accuracy": run.best_accuracy, "best_epoch": run.best_epoch, "out": out,
+            "data_fingerprint": run.data_fingerprint, "trained_by_process": run.trained_by,
+            "continue_with": None if run.finished or run.trained_by else
+            f"python -m fer_core train --data DATA --out {out} --run-dir {path} --resume"}
+
+
+def describe_runs(path: Path) -> dict:
+    """A folder of run folders (``runs/``): the unfinished ones, newest first."""
+    from .runs import unfinished_runs
+
+    return {"kind": "runs", "path": str(path),
+            "unfinished": [describe_run(run.run_dir) for run in unfinished_runs(path)]}
 
 
 def describe_dataset(path: Path) -> dict:

@@ -167,3 +167,23 @@ def test_resume_continues_with_the_recorded_settings_and_the_given_ones_on_top(t
     assert card["training"]["epochs_run"] == 2
     assert (card["config"]["arch"], card["config"]["batch_size"]) == ("tiny_cnn", 8)
     assert (card["config"]["label_smoothing"], card["config"]["augment"]) == (0.1, False)
+
+
+def test_info_on_a_run_folder_says_how_far_it_got_and_how_to_continue(tiny_csv, tmp_path, capsys):
+    import threading
+
+    from fer_core.data import load_dataset
+    from fer_core.train import TrainConfig, train
+
+    stop = threading.Event()
+    out, run = tmp_path / "half.keras", tmp_path / "runs" / "half"
+    train(TrainConfig(arch="tiny_cnn", epochs=3, batch_size=8, augment=False, warmup_epochs=0), load_dataset(tiny_csv),
+          [lambda p: p.stage == "batch_end" and p.epoch == 2 and stop.set()], out_path=out, run_dir=run,
+          stop_event=stop)
+    assert main(["info", str(run)]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert (described["kind"], described["epochs_done"], described["epochs"], described["finished"]) == ("run", 1, 3, False)
+    assert described["out"] == str(out.resolve()) and described["best_epoch"] == 1
+    assert described["continue_with"] == f"python -m fer_core train --data DATA --out {out.resolve()} --run-dir {run} --resume"
+    assert main(["info", str(tmp_path / "runs")]) == 0
+    assert [r["path"] for r in json.loads(capsys.readouterr().out)["unfinished"]] == [str(run)]

@@ -38,7 +38,7 @@ class RunFolder:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if host != socket.gethostname():
-            return pid  # another machine on a shared disk: it cannot be checked, so it counts as alive
+            return None  # written before a restart on a new host (a container, a cloud app): stale
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -53,7 +53,7 @@ class RunFolder:
         holder = self.trained_by()
         if holder is not None:
             raise TrainingError(f"{self.run_dir}: process {holder} is training this run now; wait for it to "
-                                "finish or stop it first")
+                                f"finish or stop it first (if it is not training, delete {self.lock_file})")
         self.lock_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                               "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
         try:

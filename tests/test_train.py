@@ -309,6 +309,8 @@ def test_a_run_folder_in_use_by_a_live_process_is_refused_and_left_alone(data, t
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     folder.lock_file.write_text(json.dumps({"pid": int(gone.stdout), "host": socket.gethostname()}))
     assert folder.trained_by() is None  # a killed trainer's lock does not block the run
+    folder.lock_file.write_text(json.dumps({"pid": os.getpid(), "host": "before-a-restart"}))
+    assert folder.trained_by() is None  # nor does one written on another host (a restarted container)
     result = train(TrainConfig(epochs=3, **FAST), data, out_path=tmp_path / "busy.keras", run_dir=folder.run_dir,
                    resume=True)
     assert len(result.history["loss"]) == 3 and not folder.lock_file.exists()

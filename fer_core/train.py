@@ -344,7 +344,7 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
     try:
-        if resume and previous:
+        if continuing:
             from . import augment  # noqa: F401  (registers RandomAffine for the checkpoint)
 
             training_model = keras.models.load_model(run.run_dir / previous["checkpoint"], safe_mode=True)

@@ -274,11 +274,23 @@ def _parse_sigmas(text: str) -> tuple[float, ...]:
 
 
 def _run_export(args) -> int:
-    from .engines import export_litert, litert_path_for
+    from .engines import ExportConfig, export_litert, litert_path_for
 
-    record = export_litert(args.model)
-    print(f"wrote {litert_path_for(args.model)} ({record['bytes'] / 1e6:.1f} MB); largest difference from "
-          f"Keras {record['max_difference']:.1e}; the model card records it")
+    config = ExportConfig(quantize=args.quantize, split=args.split)
+    data = None
+    if args.data:
+        from .data import load_dataset
+
+        data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
+        _report_skipped(data)
+    record = export_litert(args.model, config, data)
+    weights = "int8 weights" if args.quantize == "dynamic" else "float32 weights"
+    print(f"wrote {litert_path_for(args.model)} ({record['bytes'] / 1e6:.1f} MB, {weights}); largest difference "
+          f"from Keras {record['max_difference']:.1e}; the model card records it")
+    if "accuracy" in record:
+        accuracy = record["accuracy"]
+        print(f"  {accuracy['split']} accuracy: Keras {accuracy['keras']:.4f} ({accuracy['keras (flip TTA)']:.4f} with "
+              f"flip TTA), LiteRT {accuracy['litert']:.4f} ({accuracy['litert (flip TTA)']:.4f} with flip TTA)")
     return 0
 
 
@@ -316,6 +328,7 @@ def _run_info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m fer_core`` argument parser."""
+    from .engines import QUANTIZATIONS
     from .smoothing import DEFAULT_SIGMAS
 
     parser = argparse.ArgumentParser(prog="python -m fer_core",
@@ -352,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write the LiteRT (.tflite) twin of a model for fast, TensorFlow-free "
                                                 "prediction")
     export.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
+    export.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
+                        help="none: float32 weights, Keras's own numbers (default); dynamic: int8 weights, 4x smaller "
+                             "and about 3x faster, refused if it loses over half a point of accuracy on --split")
+    export.add_argument("--data", help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder; needed with --quantize")
+    export.add_argument("--split", default="PublicTest", help="the faces an int8 export is measured on (default: PublicTest)")
+    export.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
 
     ensemble = commands.add_parser("ensemble", help="average several trained models into one model with its card")
     ensemble.add_argument("models", nargs="+", metavar="MODEL", help="member .keras models, each with its card")

@@ -5,8 +5,9 @@ import shutil
 import numpy as np
 import pytest
 
-from fer_core.engines import (PARITY_TOLERANCE, KerasEngine, LiteRTEngine, export_litert, litert_path_for,
-                              matching_litert_file, open_engine)
+from fer_core.engines import (PARITY_TOLERANCE, QUANTIZED_MAX_ACCURACY_DROP, QUANTIZED_TOLERANCE, ExportConfig,
+                              KerasEngine, LiteRTEngine, export_litert, litert_path_for, matching_litert_file,
+                              open_engine)
 from fer_core.errors import ModelError
 from fer_core.modelio import card_path, load_keras_model, read_card
 from fer_core.predict import Predictor, PredictorConfig
@@ -84,3 +85,53 @@ def test_the_shipped_model_has_an_up_to_date_export():
 
     assert matching_litert_file(DEFAULT_MODEL_PATH, read_card(DEFAULT_MODEL_PATH)) is not None, \
         "run: python -m fer_core export"
+
+
+@pytest.fixture
+def model_copy(tiny_model_path, tmp_path):
+    """A fresh copy of the tiny model and its card, with no export yet."""
+    model = tmp_path / "tiny.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(card_path(tiny_model_path), card_path(model))
+    return model
+
+
+def _tiny_dataset():
+    from conftest import synthetic_faces
+    from fer_core.data import Dataset
+
+    images, labels = synthetic_faces(n_per_class=12)
+    splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
+    return Dataset(images, labels, splits, "synthetic.csv", "sha256:test")
+
+
+def test_an_int8_export_is_measured_against_keras_and_recorded(model_copy):
+    data = _tiny_dataset()
+    record = export_litert(model_copy, ExportConfig(quantize="dynamic"), data)
+    assert record["quantization"] == "dynamic" and record["max_difference"] <= QUANTIZED_TOLERANCE
+    accuracy = record["accuracy"]
+    assert accuracy["split"] == "PublicTest" and accuracy["n"] == int((data.splits == "PublicTest").sum())
+    for view in ("", " (flip TTA)"):
+        assert accuracy[f"keras{view}"] - accuracy[f"litert{view}"] <= QUANTIZED_MAX_ACCURACY_DROP
+    assert read_card(model_copy)["litert"] == record
+    assert Predictor.load(model_copy).engine_name == "litert"
+
+
+def test_an_int8_export_needs_faces_to_be_measured_on(model_copy):
+    with pytest.raises(ModelError, match="--data"):
+        export_litert(model_copy, ExportConfig(quantize="dynamic"))
+    with pytest.raises(ModelError, match="none, dynamic"):
+        export_litert(model_copy, ExportConfig(quantize="float16"))
+    assert not litert_path_for(model_copy).exists() and "litert" not in read_card(model_copy)
+
+
+def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(model_copy, monkeypatch):
+    import fer_core.engines as engines
+
+    float_record = export_litert(model_copy)
+    before = litert_path_for(model_copy).read_bytes()
+    monkeypatch.setattr(engines, "QUANTIZED_MAX_ACCURACY_DROP", -1.0)  # any export now counts as a loss
+    with pytest.raises(ModelError, match="less accurate on PublicTest"):
+        export_litert(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
+    assert litert_path_for(model_copy).read_bytes() == before and read_card(model_copy)["litert"] == float_record
+    assert sorted(path.name for path in model_copy.parent.iterdir()) == ["tiny.json", "tiny.keras", "tiny.tflite"]

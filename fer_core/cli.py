@@ -138,9 +138,9 @@ def _report_skipped(data) -> None:
 
 def _run_evaluate(args) -> int:
     from .data import load_dataset
-    from .predict import Predictor
+    from .predict import Predictor, PredictorConfig
 
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, PredictorConfig(engine=args.engine))
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
     _report_skipped(data)
     subset = data.subset(args.split)
@@ -328,7 +328,7 @@ def _run_info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m fer_core`` argument parser."""
-    from .engines import QUANTIZATIONS
+    from .engines import ENGINES, QUANTIZATIONS
     from .smoothing import DEFAULT_SIGMAS
 
     parser = argparse.ArgumentParser(prog="python -m fer_core",
@@ -341,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder")
     evaluate.add_argument("--split", help="Training, PublicTest, ... (default: every row)")
     evaluate.add_argument("--tta", action="store_true", help="average with the mirrored face")
+    evaluate.add_argument("--engine", choices=ENGINES, default="auto",
+                          help="auto: the model's LiteRT export when there is an up-to-date one, as the app does "
+                               "(default); keras: the .keras file itself")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")
 

@@ -22,7 +22,7 @@ from .labels import EMOTIONS, INPUT_SHAPE
 
 COMBINE = "mean of the members' probabilities"
 MEMBER_CARD_KEYS = ("architecture", "parameters", "command", "config", "data", "training", "history",
-                    "validation_split", "initialised_from")
+                    "validation_split", "initialised_from", "input_blur", "derived_from")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,25 @@ def test_evaluate_without_split_uses_every_row(tiny_model_path, tiny_csv, capsys
     assert json.loads(capsys.readouterr().out)["n"] == 42
 
 
+def test_export_int8_needs_data_then_prints_both_engines_accuracy(tiny_model_path, tiny_csv, tmp_path, capsys):
+    import shutil
+
+    from fer_core.modelio import card_path
+
+    model = tmp_path / "tiny.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(card_path(tiny_model_path), card_path(model))
+    assert main(["export", "--model", str(model), "--quantize", "dynamic"]) == 2
+    assert "--data" in capsys.readouterr().err and not model.with_suffix(".tflite").exists()
+    assert main(["export", "--model", str(model), "--quantize", "dynamic", "--data", str(tiny_csv)]) == 0
+    out = capsys.readouterr().out
+    assert "int8 weights" in out and "PublicTest accuracy: Keras" in out and "LiteRT" in out
+    for engine in ("auto", "keras"):
+        assert main(["evaluate", "--model", str(model), "--data", str(tiny_csv), "--split", "PublicTest",
+                     "--engine", engine, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["n"] == 11
+
+
 def test_train_then_info(tiny_csv, tmp_path, capsys):
     out = tmp_path / "cli.keras"
     assert main(["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--epochs", "1", "--batch-size", "8",

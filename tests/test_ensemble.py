@@ -72,6 +72,19 @@ def test_the_card_records_each_member_and_the_ensembles_own_metrics(members, ens
     assert card["temperature"] > 0 and card["calibration"]["n"] == len(data.subset("PublicTest"))
 
 
+
+def test_a_blurred_member_keeps_its_blur_and_the_network_it_came_from(members, tmp_path):
+    from fer_core.smoothing import BlurConfig, make_blurred_model
+
+    _, data, paths = members
+    blurred = tmp_path / "seed1_blur.keras"
+    make_blurred_model(BlurConfig(model=str(paths[0]), sigmas=(0.0, 0.7)), data, blurred)
+    card = make_ensemble(EnsembleConfig(members=(str(blurred), str(paths[1]))), data, tmp_path / "mix.keras")
+    first, second = card["members"]
+    assert first["command"].startswith("python -m fer_core blur ") and first["input_blur"]["chosen_on"] == "PublicTest"
+    assert first["derived_from"]["command"] == json.loads(paths[0].with_suffix(".json").read_text())["command"]
+    assert "input_blur" not in second and "derived_from" not in second
+
 def test_grad_cam_of_an_ensemble_averages_its_members_maps(ensemble):
     model = load_keras_model(ensemble[0])
     explainer = explainer_for(model)

@@ -71,4 +71,17 @@ def describe_model(path: Path) -> dict:
             "validation_split": split,
             "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),
             "temperature": card.get("temperature", 1.0), "training": card.get("training"),
-            "members": [member.get("file") for member in card.get("members", [])]}
+            "members": [member.get("file") for member in card.get("members", [])],
+            "litert": _litert_summary(path, card)}
+
+
+def _litert_summary(path: Path, card: dict) -> dict | None:
+    """The model's LiteRT export as the card records it (None without one), and whether it is up to date."""
+    from .engines import matching_litert_file
+
+    record = card.get("litert")
+    if not record:
+        return None
+    return {"file": record.get("file"), "quantization": record.get("quantization", "none"),
+            "size_mb": round(record.get("bytes", 0) / 1e6, 2), "up_to_date": matching_litert_file(path, card) is not None,
+            "accuracy": record.get("accuracy")}

@@ -56,6 +56,9 @@ def test_export_int8_needs_data_then_prints_both_engines_accuracy(tiny_model_pat
         assert main(["evaluate", "--model", str(model), "--data", str(tiny_csv), "--split", "PublicTest",
                      "--engine", engine, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["n"] == 11
+    assert main(["info", str(model)]) == 0
+    litert = json.loads(capsys.readouterr().out)["litert"]
+    assert litert["quantization"] == "dynamic" and litert["up_to_date"] and litert["accuracy"]["n"] == 11
 
 
 def test_train_then_info(tiny_csv, tmp_path, capsys):
@@ -65,7 +68,8 @@ def test_train_then_info(tiny_csv, tmp_path, capsys):
     assert out.exists() and out.with_suffix(".json").exists()
     capsys.readouterr()
     assert main(["info", str(out)]) == 0
-    assert json.loads(capsys.readouterr().out)["architecture"] == "tiny_cnn"
+    described = json.loads(capsys.readouterr().out)
+    assert described["architecture"] == "tiny_cnn" and described["litert"] is None  # not exported yet
     assert main(["info", str(tiny_csv)]) == 0
     assert json.loads(capsys.readouterr().out)["splits"] == {"PublicTest": 11, "Training": 31}
 

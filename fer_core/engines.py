@@ -184,7 +184,7 @@ def export_litert(model_path: str | os.PathLike, config: ExportConfig = ExportCo
     tolerance = QUANTIZED_TOLERANCE if quantized else PARITY_TOLERANCE
     with tempfile.TemporaryDirectory(dir=model_path.parent) as work:
         candidate = Path(work) / target.name
-        _quiet_export(model, candidate, quantize=quantized)
+        write_litert(model, candidate, quantize=quantized)
         x = np.random.default_rng(config.seed).integers(0, 256, (config.samples, *INPUT_SHAPE)).astype(np.float32)
         difference = float(np.abs(np.asarray(model(x, training=False)) - LiteRTEngine(candidate)(x)).max())
         if difference > tolerance:
@@ -225,7 +225,7 @@ def _refuse_accuracy_loss(accuracy: dict, model_path: Path) -> None:
                              f"{100 * QUANTIZED_MAX_ACCURACY_DROP:.1f}); not written, export it without --quantize")
 
 
-def _quiet_export(model, path: Path, *, quantize: bool = False) -> None:
+def write_litert(model, path: Path, *, quantize: bool = False) -> None:
     """``model.export(path, format="litert")`` with the converter's native log lines silenced;
     ``quantize``: int8 weights (the converter's dynamic-range quantization)."""
     from .quiet import native_stderr_silenced

@@ -1,0 +1,93 @@
+"""Prediction time per architecture, float32 against int8 weights: the budget for a bigger network.
+
+    python bench/inference_speed.py                                # every architecture but tiny_cnn
+    python bench/inference_speed.py --arch vgg_fer vgg_fer_s --json
+
+Each architecture (freshly initialised: the time does not depend on the weights) is exported to
+LiteRT twice, as `python -m fer_core export` does, with float32 weights and with int8 weights
+(`--quantize dynamic`), and timed on one face with its mirror image (a batch of 2, as the app
+classifies), 2 interpreter threads. The runs alternate between the files in rounds so that a
+noisy machine slows them alike; the ratio column compares each with `vgg_fer_s` in float32,
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fer_core.quiet import import_keras  # noqa: E402
+
+BASELINE = ("vgg_fer_s", "none")
+
+
+def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str], Path]:
+    """A LiteRT file per architecture and quantization."""
+    from fer_core.engines import write_litert
+    from fer_core.models import build_model
+
+    files = {}
+    for arch in architectures:
+        model = build_model(arch)
+        for quantize in ("none", "dynamic"):
+            files[arch, quantize] = folder / f"{arch}_{quantize}.tflite"
+            write_litert(model, files[arch, quantize], quantize=quantize == "dynamic")
+    return files
+
+
+def time_files(files: dict, *, rounds: int, repeats: int) -> dict:
+    """Median milliseconds for a face and its mirror image, per file, alternating in rounds."""
+    from fer_core.engines import LiteRTEngine
+
+    engines = {key: LiteRTEngine(path, num_threads=2) for key, path in files.items()}
+    pair = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
+    times = {key: [] for key in engines}
+    for _ in range(rounds):
+        for key, engine in engines.items():
+            for _ in range(10):
+                engine(pair)
+            for _ in range(repeats):
+                started = time.perf_counter()
+                engine(pair)
+                times[key].append(time.perf_counter() - started)
+    return {key: 1000 * statistics.median(values) for key, values in times.items()}
+
+
+def main() -> None:
+    import_keras()
+    from fer_core.models import ARCHITECTURES
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", nargs="+", default=[name for name in ARCHITECTURES if name != "tiny_cnn"])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    architectures = list(dict.fromkeys([BASELINE[0], *args.arch]))
+    with tempfile.TemporaryDirectory() as folder:
+        files = export_variants(architectures, Path(folder))
+        sizes = {key: path.stat().st_size / 1e6 for key, path in files.items()}
+        medians = time_files(files, rounds=args.rounds, repeats=args.repeats)
+    rows = [{"arch": arch, "weights": "int8" if quantize == "dynamic" else "float32", "mb": round(sizes[arch, quantize], 2),
+             "ms": round(medians[arch, quantize], 2), "ratio": round(medians[arch, quantize] / medians[BASELINE], 2)}
+            for arch, quantize in files]
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print("| architecture | weights | MB | face + mirror (ms) | time / vgg_fer_s float32 |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for row in rows:
+        print(f"| {row['arch']} | {row['weights']} | {row['mb']:.1f} | {row['ms']:.2f} | {row['ratio']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

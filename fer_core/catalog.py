@@ -39,9 +39,23 @@ def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
         except ModelError:
             card = {}
         split = card.get("validation_split")
-        accuracy = card.get("metrics", {}).get(split, {}).get("accuracy") if split else None
-        entries.append(ModelEntry(path, architecture_of(card), accuracy, split))
+        entries.append(ModelEntry(path, architecture_of(card), headline_accuracy(path, card), split))
     return entries
+
+
+def headline_accuracy(path: Path, card: dict) -> float | None:
+    """The card's accuracy on its validation split, as the app will measure it: that of the
+    model's int8 LiteRT file when the app runs one (an up-to-date export measured on that split),
+    else the Keras model's."""
+    from .engines import litert_available, matching_litert_file
+
+    split = card.get("validation_split")
+    if not split:
+        return None
+    measured = (card.get("litert") or {}).get("accuracy") or {}
+    if measured.get("split") == split and litert_available() and matching_litert_file(path, card) is not None:
+        return measured["litert"]
+    return card.get("metrics", {}).get(split, {}).get("accuracy")
 
 
 def architecture_of(card: dict) -> str | None:

@@ -135,3 +135,17 @@ def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(mode
         export_litert(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
     assert litert_path_for(model_copy).read_bytes() == before and read_card(model_copy)["litert"] == float_record
     assert sorted(path.name for path in model_copy.parent.iterdir()) == ["tiny.json", "tiny.keras", "tiny.tflite"]
+
+
+def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_copy):
+    from fer_core.catalog import list_models
+
+    card = read_card(model_copy)
+    keras_accuracy = card["metrics"]["PublicTest"]["accuracy"]
+    assert list_models(model_copy.parent)[0].accuracy == keras_accuracy  # no export: Keras's number
+    record = export_litert(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
+    assert list_models(model_copy.parent)[0].accuracy == record["accuracy"]["litert"]
+    card = read_card(model_copy)
+    card["litert"]["keras_sha256"] = "0" * 64  # stale export: the app would run Keras
+    card_path(model_copy).write_text(__import__("json").dumps(card))
+    assert list_models(model_copy.parent)[0].accuracy == keras_accuracy

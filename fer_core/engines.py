@@ -22,6 +22,7 @@ serialises calls.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -115,7 +116,14 @@ def litert_available() -> bool:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Hex SHA-256 of a file's bytes (remembered while the file's size and modification time stay
+    the same, so the model list of every Streamlit rerun does not hash the models again)."""
+    stat = os.stat(path)
+    return _sha256_of_version(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -228,8 +236,6 @@ def _refuse_accuracy_loss(accuracy: dict, model_path: Path) -> None:
 def write_litert(model, path: Path, *, quantize: bool = False) -> None:
     """``model.export(path, format="litert")`` with the converter's native log lines silenced;
     ``quantize``: int8 weights (the converter's dynamic-range quantization)."""
-    from .quiet import native_stderr_silenced
-
     options = {}
     if quantize:
         import tensorflow as tf  # the converter's own option; exporting needs TensorFlow anyway

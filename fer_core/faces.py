@@ -9,6 +9,7 @@ scale factors and neighbour counts), the astronaut (one face) and the cat (none)
 
 from __future__ import annotations
 
+import queue
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,14 +33,24 @@ class DetectorConfig:
 
 
 class FaceDetector:
-    """Finds faces in an RGB photo; returns boxes (x, y, w, h) in the photo's pixels."""
+    """Finds faces in an RGB photo; returns boxes (x, y, w, h) in the photo's pixels.
+
+    Safe to share between threads. OpenCV's ``CascadeClassifier.detectMultiScale`` is not (it
+    keeps scratch state in the object; opencv/opencv#4287): two threads calling one cascade at
+    once got slightly different boxes. So each call borrows a cascade of its own from a pool that
+    grows to the number of threads detecting at the same time."""
 
     def __init__(self, config: DetectorConfig = DetectorConfig()):
         self.config = config
-        path = Path(cv2.data.haarcascades) / config.cascade
-        self._cascade = cv2.CascadeClassifier(str(path))
-        if self._cascade.empty():
-            raise RuntimeError(f"OpenCV's cascade {path} is missing; install opencv-python-headless 4.x")
+        self._path = Path(cv2.data.haarcascades) / config.cascade
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle.put(self._load_cascade())  # fails now, not at the first photo, when it is missing
+
+    def _load_cascade(self) -> "cv2.CascadeClassifier":
+        cascade = cv2.CascadeClassifier(str(self._path))
+        if cascade.empty():
+            raise RuntimeError(f"OpenCV's cascade {self._path} is missing; install opencv-python-headless 4.x")
+        return cascade
 
     def detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Boxes of the faces in a grayscale photo, largest first."""
@@ -52,9 +63,15 @@ class FaceDetector:
         min_side = max(20, int(min(small.shape[:2]) * self.config.min_face_fraction))
         if min(small.shape[:2]) < min_side:
             return []
-        found = self._cascade.detectMultiScale(small, scaleFactor=self.config.scale_factor,
-                                               minNeighbors=self.config.min_neighbors,
-                                               minSize=(min_side, min_side))
+        try:
+            cascade = self._idle.get_nowait()
+        except queue.Empty:  # every cascade is busy in another thread
+            cascade = self._load_cascade()
+        try:
+            found = cascade.detectMultiScale(small, scaleFactor=self.config.scale_factor,
+                                             minNeighbors=self.config.min_neighbors, minSize=(min_side, min_side))
+        finally:
+            self._idle.put(cascade)
         boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
         return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
 

@@ -22,6 +22,26 @@ def test_detector_finds_the_astronaut_and_no_face_on_the_cat(astronaut_jpeg, cat
     assert detector.detect(to_gray(np.asarray(Image.open(cat_png)))) == []
 
 
+
+def test_one_detector_shared_by_eight_threads_finds_the_single_threaded_boxes(astronaut_jpeg):
+    import threading
+
+    detector = FaceDetector()
+    gray = to_gray(np.asarray(Image.open(astronaut_jpeg)))
+    expected = detector.detect(gray)
+    found = []
+
+    def worker() -> None:
+        for _ in range(25):
+            found.append(detector.detect(gray))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(found) == 8 * 25 and all(boxes == expected for boxes in found)  # one shared cascade broke this
+
 def test_crop_is_48_by_48_uint8_even_at_the_border():
     gray = np.arange(100 * 80, dtype=np.uint32).reshape(100, 80).astype(np.uint8)
     crop = crop_face(gray, (70, 90, 30, 30), margin=0.2)

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if side:
         print(f"box side / FER2013 frame: median {side['median']:.2f} (10-90%: {side['q10']:.2f}-{side['q90']:.2f}); "
               f"centre offset x {centre['x']:+.3f}, y {centre['y']:+.3f} of the frame")
-    print(f"\n| crop of the detected faces | accuracy (flip TTA) | vs the dataset's crop |\n| --- | ---: | ---: |")
+    print("\n| crop of the detected faces | accuracy (flip TTA) | vs the dataset's crop |\n| --- | ---: | ---: |")
     print(f"| the dataset's own 48x48 crop | {result['accuracy_direct']:.2%} | 1.000 |")
     for margin, value in result["accuracy_through_detector"].items():
         mark = " (the app)" if abs(float(margin) - result["app_margin"]) < 1e-9 else ""

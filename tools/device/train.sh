@@ -1,48 +1,77 @@
 #!/usr/bin/env bash
-# Train on a lent GPU machine under KERAS_BACKEND=jax, after tools/device/pack.sh ran here.
-# The data travels in pieces, one per `run` call of the device tool, all on the same warm machine
-# (it is given back after ~30 s idle: make each call at once after the last); with PARTS=2:
+# Train on a lent GPU machine under KERAS_BACKEND=jax, after `python tools/device/pack.py` ran here.
+# The data travels in two pieces, one per `run` call of the device tool, both on the same warm
+# machine (it goes back after ~30 s idle: make the second call at once after the first):
 #
 #   1. carry [".device/data_1", ".device/wheels"]  command: bash tools/device/train.sh --probe
-#      (installs Keras, prints the GPU and bench/train_speed.py's seconds per epoch: pick --epochs)
-#   2. carry [".device/data_2"]  command: bash tools/device/train.sh --arch vgg_fer --epochs 100 ...
+#      Installs Keras under /tmp/site, names the GPU, and times vgg_fer's training step with JOBS
+#      (default 3) processes sharing the GPU (bench/train_speed.py); the timing stays in /tmp.
+#   2. carry [".device/data_2"]  command: TRAIN_SECONDS=N bash tools/device/train.sh --jobs FILE
+#      FILE holds one `python -m fer_core train` flag set per line (no --data/--out/--run-dir/
+#      --epochs); its runs train side by side on the GPU. --epochs is the most that fits N seconds
+#      at the probed speed (EPOCHS=... overrides it, MAX_EPOCHS caps it, default 200).
 #
-# The arguments after the script are `python -m fer_core train` flags (not --data/--out/--run-dir).
-# Training gets TRAIN_SECONDS (default 480) of wall time; on the limit it stops after the batch in
-# flight and keeps its best epoch. $OUT receives the model cut into 15 MB pieces (the device
-# returns files of at most 16 MB; join them with `cat gpu.keras.part-* > gpu.keras`), its card
-# gpu.json, and train.log. The card records the GPU, the backend and the command.
+# Each run gets N seconds of wall time; on the limit it stops after the batch in flight and keeps
+# its best epoch. $OUT receives models.tar cut into 15 MB pieces (the device returns files of at
+# most 16 MB; join them with `cat models.tar.part-* | tar x`): job_K.keras, its card job_K.json
+# (GPU, backend, command, history, metrics) and job_K.log for each line K of FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python=${PYTHON:-python3}
-export KERAS_BACKEND=${KERAS_BACKEND:-jax}
-if ! "$python" -c "import keras" 2>/dev/null; then
-  "$python" -m pip install -q --no-index --no-deps .device/wheels/*.whl
-fi
-if [ "${1:-}" = "--probe" ]; then
-  nvidia-smi -L || true
-  ls -l .device/*/
-  exec "$python" bench/train_speed.py --arch vgg_fer vgg_fer_s --precision bf16 float32 --batches 40
-fi
-checksum=$(ls .device/data_*/fer2013.csv.xz.sha256 2>/dev/null | head -n 1)
+export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 work=${TMPDIR:-/tmp}/fer_device
-rm -rf "$work" && mkdir -p "$work"
-cat .device/data_*/part-* > "$work/fer2013.csv.xz" 2>/dev/null || true
-if [ -z "$checksum" ] || ! (cd "$work" && sha256sum -c --quiet "$OLDPWD/$checksum"); then
-  echo "the data on this machine is incomplete ($(ls -d .device/data_* 2>/dev/null | tr '\n' ' ')):" \
-       "carry each .device/data_N in its own call (the first with .device/wheels), on one warm machine" >&2
-  exit 2
+probe=$work/probe
+jobs=${JOBS:-3}
+
+if [ "${1:-}" = "--probe" ]; then
+  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    .device/wheels/*.whl
+  nvidia-smi -L || true
+  rm -rf "$probe" && mkdir -p "$probe"
+  for k in $(seq 1 "$jobs"); do
+    "$python" bench/train_speed.py --arch vgg_fer --precision bf16 --batches 60 --json > "$probe/$k.json" &
+  done
+  wait
+  cat "$probe"/*.json
+  exit 0
 fi
 
+[ "${1:-}" = "--jobs" ] && [ -f "${2:-}" ] || { echo "usage: $0 --probe | --jobs FILE" >&2; exit 2; }
+"$python" -c "import keras" 2>/dev/null || { echo "Keras is missing: run the --probe call first, on this machine" >&2; exit 2; }
+mapfile -t flag_sets < <(grep -v '^\s*\(#\|$\)' "$2")
+mkdir -p "$work" && rm -rf "$work"/job_* "$work"/run_*
+"$python" tools/device/unpack.py "$work/fer2013.csv"
+
+budget=${TRAIN_SECONDS:-480}
+if [ -z "${EPOCHS:-}" ]; then
+  # the slowest probed process's epoch, plus validation and checkpoints; ~90 s go to start and finish
+  EPOCHS=$("$python" - "$probe" "$budget" "${MAX_EPOCHS:-200}" <<'EOF'
+import json, pathlib, sys
+def seconds_per_epoch(path):  # the JSON line among whatever else the benchmark printed
+    line = [l for l in path.read_text().splitlines() if l.startswith("{")][-1]
+    return json.loads(line)["rows"][0]["seconds_per_epoch"]
+epoch = max(seconds_per_epoch(p) for p in pathlib.Path(sys.argv[1]).glob("*.json"))
+print(max(1, min(int(sys.argv[3]), int((int(sys.argv[2]) - 90) / (epoch * 1.15 + 0.5)))))
+EOF
+  )
+fi
+echo "$(date +%T) ${#flag_sets[@]} runs of $EPOCHS epochs, $budget s each"
+k=0
+for flags in "${flag_sets[@]}"; do
+  k=$((k + 1))
+  # shellcheck disable=SC2086
+  timeout --preserve-status -s TERM -k 60 "$budget" "$python" -m fer_core train --data "$work/fer2013.csv" \
+    --out "$work/job_$k.keras" --run-dir "$work/run_$k" --epochs "$EPOCHS" $flags > "$work/job_$k.raw.log" 2>&1 &
+done
+status=0
+wait || status=$?
+for k in $(seq 1 "${#flag_sets[@]}"); do
+  tr '\r' '\n' < "$work/job_$k.raw.log" | grep -v '\] *[0-9]*/[0-9]* ' > "$work/job_$k.log" || true
+  echo "== job $k: ${flag_sets[$((k - 1))]}" && tail -n 6 "$work/job_$k.log"
+done
 out=${OUT:-$work/out}
 mkdir -p "$out"
-status=0
-timeout --preserve-status -s TERM -k 60 "${TRAIN_SECONDS:-480}" "$python" -m fer_core train --data "$work/fer2013.csv.xz" \
-  --out "$work/gpu.keras" --run-dir "$work/run" "$@" > "$out/train.log" 2>&1 || status=$?
-tr '\r' '\n' < "$out/train.log" | grep -v '\] *[0-9]*/[0-9]* ' | tail -n 40 || true
-if [ -f "$work/gpu.keras" ]; then
-  cp "$work/gpu.json" "$out/"
-  split -b 15M -d "$work/gpu.keras" "$out/gpu.keras.part-"
-  ls -l "$out"
-fi
+(cd "$work" && tar cf - job_*.keras job_*.json job_*.log 2>/dev/null) | split -b 15M -d - "$out/models.tar.part-"
+ls -l "$out"
 exit "$status"

@@ -27,7 +27,7 @@ TRAINING_FACES = 28_709
 
 
 def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batches: int,
-                      optimizer: str) -> float:
+                      optimizer: str, resampling: str = "sequential") -> float:
     """Faces per second through one training step of ``arch`` (after a compiling warm-up pass)."""
     import numpy as np
 
@@ -36,7 +36,7 @@ def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batc
     keras = import_keras()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed_precision else "float32")
     config = TrainConfig(arch=arch, batch_size=batch_size, optimizer=optimizer, erasing=0.25,
-                         label_smoothing=0.1, mixed_precision=mixed_precision)
+                         label_smoothing=0.1, mixed_precision=mixed_precision, resampling=resampling)
     model = build_training_model(config)
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, size=(batch_size * batches, 48, 48, 1)).astype("float32")
@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--batches", type=int, default=12, help="timed batches per row")
     parser.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
+    parser.add_argument("--resampling", default="sequential", choices=["sequential", "single"],
+                        help="augmentation: rotate, shift, zoom one after another, or one affine transform")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -65,7 +67,7 @@ def main() -> None:
     for arch in args.arch:
         for precision in args.precision:
             rate = images_per_second(arch, precision == "bf16", batch_size=args.batch_size,
-                                     batches=args.batches, optimizer=args.optimizer)
+                                     batches=args.batches, optimizer=args.optimizer, resampling=args.resampling)
             rows.append({"arch": arch, "precision": precision, "images_per_second": round(rate, 1),
                          "seconds_per_epoch": round(TRAINING_FACES / rate, 1)})
     result = {"hardware": hardware_description(), "backend": keras.backend.backend(),

@@ -4,12 +4,13 @@
 # machine (it goes back after ~30 s idle: make the second call at once after the first):
 #
 #   1. carry [".device/data_1", ".device/wheels"]  command: bash tools/device/train.sh --probe
-#      Installs Keras under /tmp/site, names the GPU, and times vgg_fer's training step with JOBS
-#      (default 3) processes sharing the GPU (bench/train_speed.py); the timing stays in /tmp.
+#      Installs Keras under /tmp/site, names the GPU, and times the training step (PROBE_ARGS of
+#      bench/train_speed.py) in JOBS (default 1) processes sharing the GPU; the timing stays in /tmp.
 #   2. carry [".device/data_2"]  command: TRAIN_SECONDS=N bash tools/device/train.sh --jobs FILE
 #      FILE holds one `python -m fer_core train` flag set per line (no --data/--out/--run-dir/
 #      --epochs); its runs train side by side on the GPU. --epochs is the most that fits N seconds
-#      at the probed speed (EPOCHS=... overrides it, MAX_EPOCHS caps it, default 200).
+#      at the probed speed (EPOCHS=... overrides it, MAX_EPOCHS caps it, default 200); under
+#      MIN_EPOCHS (default 40) it profiles the step instead (tools/device/profile_step.py).
 #
 # Each run gets N seconds of wall time; on the limit it stops after the batch in flight and keeps
 # its best epoch. $OUT receives models.tar cut into 15 MB pieces (the device returns files of at
@@ -22,7 +23,8 @@ export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false P
 export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 work=${TMPDIR:-/tmp}/fer_device
 probe=$work/probe
-jobs=${JOBS:-3}
+jobs=${JOBS:-1}
+probe_args=${PROBE_ARGS:---arch vgg_fer --precision bf16 --resampling single}
 
 if [ "${1:-}" = "--probe" ]; then
   "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
@@ -30,7 +32,8 @@ if [ "${1:-}" = "--probe" ]; then
   nvidia-smi -L || true
   rm -rf "$probe" && mkdir -p "$probe"
   for k in $(seq 1 "$jobs"); do
-    "$python" bench/train_speed.py --arch vgg_fer --precision bf16 --batches 60 --json > "$probe/$k.json" &
+    # shellcheck disable=SC2086
+    "$python" bench/train_speed.py $probe_args --batches 60 --json > "$probe/$k.json" &
   done
   wait
   cat "$probe"/*.json
@@ -55,6 +58,10 @@ epoch = max(seconds_per_epoch(p) for p in pathlib.Path(sys.argv[1]).glob("*.json
 print(max(1, min(int(sys.argv[3]), int((int(sys.argv[2]) - 90) / (epoch * 1.15 + 0.5)))))
 EOF
   )
+fi
+if [ "$EPOCHS" -lt "${MIN_EPOCHS:-40}" ]; then
+  echo "$(date +%T) only $EPOCHS epochs fit in $budget s: profiling the training step instead"
+  exec timeout "$budget" "$python" tools/device/profile_step.py --batch-size 128
 fi
 echo "$(date +%T) ${#flag_sets[@]} runs of $EPOCHS epochs, $budget s each"
 k=0

@@ -1,12 +1,12 @@
 """Pack into .device/ (git-ignored) what a lent GPU machine lacks for `python -m fer_core train`.
 
-    python tools/device/pack.py [path/to/fer2013.csv.gz] [--parts 2]
+    python tools/device/pack.py [path/to/fer2013.csv.gz] [--parts 3]
 
 Writes the faces as one xz-compressed .npz (uint8, no pickle; each face stored as the difference
 from the row above it, which xz packs ~4% smaller than the CSV's pixels: 56 MB for Training and
 PublicTest) cut into --parts pieces .device/data_1 ... data_N, and the wheels of Keras and of the two
 packages it needs that the machine's image lacks (it has JAX, NumPy, h5py, rich, ml-dtypes...).
-One device call carries the working tree (~33 MB) and at most 64 MiB in all, so the pieces travel
+One device call carries the working tree (~38 MB) and at most 64 MiB in all, so the pieces travel
 in separate calls on the same warm machine; tools/device/train.sh says which.
 """
 
@@ -53,6 +53,20 @@ def decode_faces(packed: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return images, archive["labels"].astype(np.int64), names[archive["split_index"]]
 
 
+def write_pieces(packed: bytes, folder: Path, parts: int) -> int:
+    """Cut ``packed`` into ``folder``/data_1 ... data_N (the last one holds the checksum); the piece size."""
+    for old in folder.glob("data_*"):
+        shutil.rmtree(old)
+    size = -(-len(packed) // parts)
+    for index in range(parts):
+        piece = folder / f"data_{index + 1}"
+        piece.mkdir(parents=True)
+        (piece / f"part-{index:02d}").write_bytes(packed[index * size:(index + 1) * size])
+    digest = hashlib.sha256(packed).hexdigest()
+    (folder / f"data_{parts}" / f"{PACKED_NAME}.sha256").write_text(f"{digest}  {PACKED_NAME}\n")
+    return size
+
+
 def download_wheels(folder: Path) -> None:
     """Keras (the version requirements.txt pins) and its two missing dependencies, for Python 3.12."""
     keras_pin = next(line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
@@ -66,25 +80,18 @@ def download_wheels(folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data" / "fer2013.csv.gz"))
-    parser.add_argument("--parts", type=int, default=2)
+    parser.add_argument("--parts", type=int, default=3)
     parser.add_argument("--no-wheels", action="store_true", help="keep .device/wheels as it is")
     args = parser.parse_args()
 
     dataset = load_dataset(args.data)
     packed = encode_faces(dataset.images, dataset.labels, dataset.splits)
     images, labels, splits = decode_faces(packed)
-    assert np.array_equal(images, dataset.images) and np.array_equal(labels, dataset.labels)
-    assert np.array_equal(splits.astype(str), dataset.splits.astype(str))
+    if not (np.array_equal(images, dataset.images) and np.array_equal(labels, dataset.labels)
+            and np.array_equal(splits.astype(str), dataset.splits.astype(str))):
+        raise SystemExit(f"{args.data}: the packed faces do not decode to the same data; nothing written")
 
-    for old in OUT.glob("data_*"):
-        shutil.rmtree(old)
-    size = -(-len(packed) // args.parts)
-    for index in range(args.parts):
-        folder = OUT / f"data_{index + 1}"
-        folder.mkdir(parents=True)
-        (folder / f"part-{index:02d}").write_bytes(packed[index * size:(index + 1) * size])
-    digest = hashlib.sha256(packed).hexdigest()
-    (OUT / f"data_{args.parts}" / f"{PACKED_NAME}.sha256").write_text(f"{digest}  {PACKED_NAME}\n")
+    size = write_pieces(packed, OUT, args.parts)
     if not args.no_wheels:
         shutil.rmtree(OUT / "wheels", ignore_errors=True)
         download_wheels(OUT / "wheels")

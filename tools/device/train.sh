@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Train on a lent GPU machine under KERAS_BACKEND=jax, after `python tools/device/pack.py` ran here.
-# The data travels in two pieces, one per `run` call of the device tool, both on the same warm
-# machine (it goes back after ~30 s idle: make the second call at once after the first):
+# The data travels in pieces (3 by default), one per `run` call of the device tool, all on the same
+# warm machine (it goes back after ~30 s idle: make each call at once after the last):
 #
 #   1. carry [".device/data_1", ".device/wheels"]  command: bash tools/device/train.sh --probe
 #      Installs Keras under /tmp/site, names the GPU, and times the training step (PROBE_ARGS of
 #      bench/train_speed.py) in JOBS (default 1) processes sharing the GPU; the timing stays in /tmp.
-#   2. carry [".device/data_2"]  command: TRAIN_SECONDS=N bash tools/device/train.sh --jobs FILE
+#   2. carry [".device/data_2"]  command: bash tools/device/train.sh --hold   (each middle piece)
+#   3. carry [".device/data_3"]  command: TRAIN_SECONDS=N bash tools/device/train.sh --jobs FILE
 #      FILE holds one `python -m fer_core train` flag set per line (no --data/--out/--run-dir/
 #      --epochs); its runs train side by side on the GPU. --epochs is the most that fits N seconds
 #      at the probed speed (EPOCHS=... overrides it, MAX_EPOCHS caps it, default 200); under
@@ -40,7 +41,12 @@ if [ "${1:-}" = "--probe" ]; then
   exit 0
 fi
 
-[ "${1:-}" = "--jobs" ] && [ -f "${2:-}" ] || { echo "usage: $0 --probe | --jobs FILE" >&2; exit 2; }
+if [ "${1:-}" = "--hold" ]; then
+  ls -l .device/data_*/
+  exit 0
+fi
+
+[ "${1:-}" = "--jobs" ] && [ -f "${2:-}" ] || { echo "usage: $0 --probe | --hold | --jobs FILE" >&2; exit 2; }
 "$python" -c "import keras" 2>/dev/null || { echo "Keras is missing: run the --probe call first, on this machine" >&2; exit 2; }
 mapfile -t flag_sets < <(grep -v '^\s*\(#\|$\)' "$2")
 mkdir -p "$work" && rm -rf "$work"/job_* "$work"/run_*

@@ -54,33 +54,36 @@ mkdir -p "$work" && rm -rf "$work"/job_* "$work"/run_*
 
 budget=${TRAIN_SECONDS:-480}
 if [ -z "${EPOCHS:-}" ]; then
-  # the slowest probed process's epoch, plus validation and checkpoints; ~90 s go to start and finish
+  # the slowest probed process's epoch, plus validation and the 58 MB checkpoint (session 15, H100:
+  # a real epoch took 1.85 s where the probe timed 0.64 s of steps); ~90 s go to start and finish
   EPOCHS=$("$python" - "$probe" "$budget" "${MAX_EPOCHS:-200}" <<'EOF'
 import json, pathlib, sys
 def seconds_per_epoch(path):  # the JSON line among whatever else the benchmark printed
     line = [l for l in path.read_text().splitlines() if l.startswith("{")][-1]
     return json.loads(line)["rows"][0]["seconds_per_epoch"]
 epoch = max(seconds_per_epoch(p) for p in pathlib.Path(sys.argv[1]).glob("*.json"))
-print(max(1, min(int(sys.argv[3]), int((int(sys.argv[2]) - 90) / (epoch * 1.15 + 0.5)))))
+print(max(1, min(int(sys.argv[3]), int((int(sys.argv[2]) - 90) / (epoch * 1.15 + 1.3)))))
 EOF
   )
-fi
-if [ "$EPOCHS" -lt "${MIN_EPOCHS:-40}" ]; then
-  echo "$(date +%T) only $EPOCHS epochs fit in $budget s: profiling the training step instead"
-  exec timeout "$budget" "$python" tools/device/profile_step.py --batch-size 128
+  if [ "$EPOCHS" -lt "${MIN_EPOCHS:-40}" ]; then
+    echo "$(date +%T) only $EPOCHS epochs fit in $budget s: profiling the training step instead"
+    exec timeout "$budget" "$python" tools/device/profile_step.py --batch-size 128
+  fi
 fi
 echo "$(date +%T) ${#flag_sets[@]} runs of $EPOCHS epochs, $budget s each"
 k=0
+pids=()
 for flags in "${flag_sets[@]}"; do
   k=$((k + 1))
   # shellcheck disable=SC2086
   timeout --preserve-status -s TERM -k 60 "$budget" "$python" -m fer_core train --data "$work/fer2013.csv" \
-    --out "$work/job_$k.keras" --run-dir "$work/run_$k" --epochs "$EPOCHS" $flags > "$work/job_$k.raw.log" 2>&1 &
+    --out "$work/job_$k.keras" --run-dir "$work/run_$k" --epochs "$EPOCHS" $flags > "$work/job_$k.out" 2>&1 &
+  pids+=($!)
 done
 status=0
-wait || status=$?
+for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
 for k in $(seq 1 "${#flag_sets[@]}"); do
-  tr '\r' '\n' < "$work/job_$k.raw.log" | grep -v '\] *[0-9]*/[0-9]* ' > "$work/job_$k.log" || true
+  tr '\r' '\n' < "$work/job_$k.out" | grep -v '\] *[0-9]*/[0-9]* ' > "$work/job_$k.log" || true
   echo "== job $k: ${flag_sets[$((k - 1))]}" && tail -n 6 "$work/job_$k.log"
 done
 out=${OUT:-$work/out}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -46,5 +49,44 @@ def test_a_missing_piece_is_named_not_decoded(tmp_path, faces_and_labels, missin
     write_pieces(encode_faces(images, labels, np.array(["Training"] * len(labels))), tmp_path, parts=3)
     for path in (tmp_path / missing).iterdir():
         path.unlink()
-    with pytest.raises(SystemExit, match="carry each .device/data_N in its own call"):
+    with pytest.raises(SystemExit, match="carry every .device/data_N"):
         join_pieces(tmp_path)
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_aside_takes_the_model_files_out_of_the_tree_and_puts_them_back(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tools" / "device").mkdir(parents=True)
+    shutil.copy(REPO / "tools" / "device" / "aside.sh", repo / "tools" / "device")
+    (repo / "models").mkdir()
+    (repo / "models" / "default.keras").write_bytes(b"weights")
+    (repo / "models" / "default.json").write_text("{}")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+
+    out = subprocess.run(["bash", "tools/device/aside.sh", "out"], cwd=repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert not (repo / "models" / "default.keras").exists()
+    assert (repo / "models" / "default.json").exists()  # the card is small and stays
+
+    back = subprocess.run(["bash", "tools/device/aside.sh", "back"], cwd=repo, capture_output=True, text=True)
+    assert back.returncode == 0, back.stderr
+    assert (repo / "models" / "default.keras").read_bytes() == b"weights"
+    assert not (repo / ".device" / "aside").exists()
+
+
+@pytest.mark.parametrize("jobs_text, env, message", [
+    ("--arch seed_cnn\n", {}, "--all needs CALL_SECONDS"),
+    ("# only a comment\n", {"CALL_SECONDS": "300"}, "no runs in it"),
+])
+def test_train_sh_all_refuses_before_it_installs_anything(tmp_path, jobs_text, env, message):
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text(jobs_text)
+    done = subprocess.run(["bash", str(REPO / "tools" / "device" / "train.sh"), "--all", str(jobs)],
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Train on a lent GPU machine under KERAS_BACKEND=jax, after `python tools/device/pack.py` ran here.
-# The data travels in pieces (3 by default), one per `run` call of the device tool, all on the same
-# warm machine (it goes back after ~30 s idle: make each call at once after the last):
 #
+# One call (session 16 on; the machine goes back ~30 s after a call, and each call costs a few seconds
+# of transfer): slim the working tree with `bash tools/device/aside.sh out`, then
+#
+#   carry [".device/data_1", ".device/data_2", ".device/data_3", ".device/wheels"]
+#   command: CALL_SECONDS=T bash tools/device/train.sh --all FILE      (T: the call's timeout_s)
+#
+# and `bash tools/device/aside.sh back` as soon as it returns. --all installs Keras, times the
+# training step in as many processes as FILE has runs while the CSV is written back, then trains as
+# --jobs with what is left of the call (TRAIN_SECONDS: CALL_SECONDS less the time spent so far and
+# 45 s to pack the models).
+#
+# Or in pieces, one per call, all on the same warm machine (sessions 14-15, with the whole tree):
 #   1. carry [".device/data_1", ".device/wheels"]  command: bash tools/device/train.sh --probe
 #      Installs Keras under /tmp/site, names the GPU, and times the training step (PROBE_ARGS of
 #      bench/train_speed.py) in JOBS (default 1) processes sharing the GPU; the timing stays in /tmp.
 #   2. carry [".device/data_2"]  command: bash tools/device/train.sh --hold   (each middle piece)
 #   3. carry [".device/data_3"]  command: TRAIN_SECONDS=N bash tools/device/train.sh --jobs FILE
-#      FILE holds one `python -m fer_core train` flag set per line (no --data/--out/--run-dir/
-#      --epochs); its runs train side by side on the GPU. --epochs is the most that fits N seconds
-#      at the probed speed (EPOCHS=... overrides it, MAX_EPOCHS caps it, default 200); under
-#      MIN_EPOCHS (default 40) it profiles the step instead (tools/device/profile_step.py).
+#
+# FILE holds one `python -m fer_core train` flag set per line (no --data/--out/--run-dir/--epochs);
+# its runs train side by side on the GPU. --epochs is the most that fits N seconds at the probed
+# speed (EPOCHS=... overrides it, MAX_EPOCHS caps it, default 200); under MIN_EPOCHS (default 40) it
+# profiles the step instead (tools/device/profile_step.py).
 #
 # Each run gets N seconds of wall time; on the limit it stops after the batch in flight and keeps
 # its best epoch. $OUT receives models.tar cut into 15 MB pieces (the device returns files of at
@@ -27,32 +38,74 @@ probe=$work/probe
 jobs=${JOBS:-1}
 probe_args=${PROBE_ARGS:---arch vgg_fer --precision bf16 --resampling single}
 
-if [ "${1:-}" = "--probe" ]; then
+install_keras() {  # the carried wheels under /tmp/site, unless that Keras is importable already
+  local wanted
+  wanted=$(basename .device/wheels/keras-*.whl | cut -d- -f2)
+  if "$python" -c "import keras, sys; sys.exit(keras.__version__ != '$wanted')" 2>/dev/null; then
+    echo "Keras $wanted is installed"
+    return
+  fi
   "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
     .device/wheels/*.whl
+}
+
+probe_step() {  # time the training step in $1 processes side by side
   nvidia-smi -L || true
   rm -rf "$probe" && mkdir -p "$probe"
-  for k in $(seq 1 "$jobs"); do
+  local k probes=()
+  for k in $(seq 1 "$1"); do
     # shellcheck disable=SC2086
-    "$python" bench/train_speed.py $probe_args --batches 60 --json > "$probe/$k.json" &
+    "$python" bench/train_speed.py $probe_args --batches "${PROBE_BATCHES:-60}" --json > "$probe/$k.json" &
+    probes+=($!)
   done
-  wait
+  wait "${probes[@]}"
   cat "$probe"/*.json
-  exit 0
-fi
+}
 
-if [ "${1:-}" = "--hold" ]; then
-  ls -l .device/data_*/
-  exit 0
-fi
+read_jobs() {  # the flag sets of FILE, one per line, into flag_sets
+  [ -f "${1:-}" ] || { echo "usage: $0 --probe | --hold | --jobs FILE | --all FILE" >&2; exit 2; }
+  mapfile -t flag_sets < <(grep -v '^\s*\(#\|$\)' "$1")
+  [ "${#flag_sets[@]}" -gt 0 ] || { echo "$1: no runs in it (one flag set per line)" >&2; exit 2; }
+}
 
-[ "${1:-}" = "--jobs" ] && [ -f "${2:-}" ] || { echo "usage: $0 --probe | --hold | --jobs FILE" >&2; exit 2; }
-"$python" -c "import keras" 2>/dev/null || { echo "Keras is missing: run the --probe call first, on this machine" >&2; exit 2; }
-mapfile -t flag_sets < <(grep -v '^\s*\(#\|$\)' "$2")
-mkdir -p "$work" && rm -rf "$work"/job_* "$work"/run_*
-"$python" tools/device/unpack.py "$work/fer2013.csv"
+unpack_data() {
+  mkdir -p "$work" && rm -rf "$work"/job_* "$work"/run_*
+  "$python" tools/device/unpack.py "$work/fer2013.csv"
+}
 
-budget=${TRAIN_SECONDS:-480}
+case "${1:-}" in
+  --probe)
+    install_keras
+    probe_step "$jobs"
+    exit 0
+    ;;
+  --hold)
+    ls -l .device/data_*/
+    exit 0
+    ;;
+  --jobs)
+    read_jobs "${2:-}"
+    "$python" -c "import keras" 2>/dev/null || { echo "Keras is missing: run the --probe call first, on this machine" >&2; exit 2; }
+    unpack_data
+    budget=${TRAIN_SECONDS:-480}
+    ;;
+  --all)
+    read_jobs "${2:-}"
+    [ -n "${CALL_SECONDS:-}" ] || { echo "--all needs CALL_SECONDS, the call's timeout_s" >&2; exit 2; }
+    install_keras
+    unpack_data > "$work.unpack.log" 2>&1 &
+    unpacking=$!
+    probe_step "${#flag_sets[@]}"
+    wait "$unpacking" || { cat "$work.unpack.log" >&2; exit 2; }
+    cat "$work.unpack.log"
+    budget=${TRAIN_SECONDS:-$((CALL_SECONDS - SECONDS - 45))}
+    ;;
+  *)
+    echo "usage: $0 --probe | --hold | --jobs FILE | --all FILE" >&2
+    exit 2
+    ;;
+esac
+
 if [ -z "${EPOCHS:-}" ]; then
   # the slowest probed process's epoch, plus validation and the 58 MB checkpoint (session 15, H100:
   # a real epoch took 1.85 s where the probe timed 0.64 s of steps); ~90 s go to start and finish

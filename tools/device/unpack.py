@@ -25,13 +25,13 @@ def join_pieces(folder: Path = OUT) -> bytes:
     checksums = sorted(folder.glob(f"data_*/{PACKED_NAME}.sha256"))
     present = " ".join(sorted(p.parent.name for p in pieces)) or "none"
     if not checksums:
-        raise SystemExit(f"the packed data is incomplete (pieces here: {present}); carry each "
-                         ".device/data_N in its own call, all on one warm machine")
+        raise SystemExit(f"the packed data is incomplete (pieces here: {present}); carry every "
+                         ".device/data_N: all in one call (train.sh --all), or one per call on one warm machine")
     packed = b"".join(p.read_bytes() for p in pieces)
     expected = checksums[0].read_text().split()[0]
     if hashlib.sha256(packed).hexdigest() != expected:
         raise SystemExit(f"the packed data does not match its checksum (pieces here: {present}); carry "
-                         "each .device/data_N in its own call, all on one warm machine")
+                         "every .device/data_N: all in one call (train.sh --all), or one per call on one warm machine")
     return packed
 
 

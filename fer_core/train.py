@@ -51,6 +51,8 @@ class TrainConfig:
     zoom: float = 0.1
     resampling: str = "sequential"  # sequential (rotate, shift, zoom: 3 resamplings) | single (one affine transform)
     erasing: float = 0.0  # probability of erasing a random patch (0: off)
+    mixup: float = 0.0  # MixUp's Beta(alpha, alpha) for blending pairs of faces and targets (0: off; fer_core.mixing)
+    cutmix: float = 0.0  # CutMix's Beta(alpha, alpha) for pasting a patch of another face (0: off; both on: one a batch)
     class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
     label_smoothing: float = 0.0
     seed: int = 42
@@ -86,6 +88,9 @@ class TrainConfig:
             problems.append("erasing must be a probability in [0, 1]")
         if not 0 <= self.distill_weight <= 1:
             problems.append("distill_weight must be in [0, 1]")
+        for name, alpha in (("mixup", self.mixup), ("cutmix", self.cutmix)):
+            if not alpha >= 0:
+                problems.append(f"{name} is the alpha of a Beta law: 0 (off) or positive")
         if problems:
             raise TrainingError("invalid training settings: " + "; ".join(problems))
 
@@ -379,9 +384,10 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
         if initial_epoch < config.epochs and not (stop_event and stop_event.is_set()):
             try:
                 training_model.fit(
-                    x_train, y_train, batch_size=config.batch_size, epochs=config.epochs, initial_epoch=initial_epoch,
-                    validation_data=(x_val, y_val), class_weight=class_weights(train_data.labels, config.class_weighting),
-                    callbacks=keras_callbacks, shuffle=True, verbose=0,
+                    **_training_input(x_train, y_train, config, initial_epoch), epochs=config.epochs,
+                    initial_epoch=initial_epoch, validation_data=(x_val, y_val),
+                    class_weight=class_weights(train_data.labels, config.class_weighting),
+                    callbacks=keras_callbacks, verbose=0,
                 )
             except OSError as error:  # a checkpoint could not be written: disk full, folder gone or read-only
                 saved = (run.load() or {}).get("epochs_done", 0)
@@ -420,6 +426,18 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
                           history=history, elapsed_s=seconds, message=str(model_path or "")))
     return TrainResult(model_path, card, history, stopped_early=epochs_done < config.epochs and not stopped_by_request,
                        stopped_by_request=stopped_by_request, seconds=seconds)
+
+
+def _training_input(x_train: np.ndarray, y_train: np.ndarray, config: TrainConfig, initial_epoch: int) -> dict:
+    """``fit``'s training-data arguments: the arrays, or batches mixed by MixUp / CutMix."""
+    from .mixing import MixedBatches, MixingConfig
+
+    mixing = MixingConfig(mixup=config.mixup, cutmix=config.cutmix)
+    if not mixing.enabled:
+        return {"x": x_train, "y": y_train, "batch_size": config.batch_size, "shuffle": True}
+    # a resumed run draws new pairs rather than repeating the first epochs' ones
+    batches = MixedBatches(x_train, y_train, config.batch_size, mixing, seed=config.seed + 7919 * initial_epoch)
+    return {"x": batches, "shuffle": False}
 
 
 def _check_continuation(state: dict, run_dir: Path, config: TrainConfig, data: Dataset) -> None:

@@ -90,3 +90,20 @@ def test_train_sh_all_refuses_before_it_installs_anything(tmp_path, jobs_text, e
                           capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+@pytest.mark.parametrize("jobs_file", sorted((REPO / "tools" / "device").glob("jobs_*.txt")), ids=lambda p: p.name)
+def test_every_jobs_file_line_is_a_valid_train_command(jobs_file):
+    """A typo in a jobs file would cost a GPU session's only training call: parse each line here."""
+    from dataclasses import fields
+
+    from fer_core.cli import build_parser
+    from fer_core.train import TrainConfig
+
+    lines = [line for line in jobs_file.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert lines
+    for line in lines:
+        args = build_parser().parse_args(["train", "--data", "d.csv", "--out", "m.keras", "--epochs", "100",
+                                          *line.split()])
+        given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+        assert TrainConfig(**given).arch == given["arch"]

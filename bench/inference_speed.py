@@ -2,13 +2,15 @@
 
     python bench/inference_speed.py                                # every architecture but tiny_cnn
     python bench/inference_speed.py --arch vgg_fer vgg_fer_s --json
+    python bench/inference_speed.py --arch vgg_fer vgg_fer+vgg_fer_s vgg_fer+vgg_fer   # ensembles too
 
 Each architecture (freshly initialised: the time does not depend on the weights) is exported to
 LiteRT twice, as `python -m fer_core export` does, with float32 weights and with int8 weights
 (`--quantize dynamic`), and timed on one face with its mirror image (a batch of 2, as the app
 classifies), 2 interpreter threads. The runs alternate between the files in rounds so that a
 noisy machine slows them alike; the ratio column compares each with `vgg_fer_s` in float32,
-measured in the same run.
+measured in the same run. ``A+B`` is an ensemble of those architectures in one file, as
+`python -m fer_core ensemble` writes it.
 """
 
 from __future__ import annotations
@@ -30,14 +32,23 @@ from fer_core.quiet import import_keras  # noqa: E402
 BASELINE = ("vgg_fer_s", "none")
 
 
-def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str], Path]:
-    """A LiteRT file per architecture and quantization."""
-    from fer_core.engines import write_litert
+def build_variant(name: str):
+    """A fresh network of architecture ``name``, or for ``A+B`` the ensemble of fresh A and B networks."""
+    from fer_core.ensemble import build_ensemble
     from fer_core.models import build_model
+
+    if "+" not in name:
+        return build_model(name)
+    return build_ensemble([build_model(arch) for arch in name.split("+")])
+
+
+def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str], Path]:
+    """A LiteRT file per architecture (or ensemble) and quantization."""
+    from fer_core.engines import write_litert
 
     files = {}
     for arch in architectures:
-        model = build_model(arch)
+        model = build_variant(arch)
         for quantize in ("none", "dynamic"):
             files[arch, quantize] = folder / f"{arch}_{quantize}.tflite"
             write_litert(model, files[arch, quantize], quantize=quantize == "dynamic")
@@ -67,11 +78,15 @@ def main() -> None:
     from fer_core.models import ARCHITECTURES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", nargs="+", default=[name for name in ARCHITECTURES if name != "tiny_cnn"])
+    parser.add_argument("--arch", nargs="+", default=[name for name in ARCHITECTURES if name != "tiny_cnn"],
+                        help="architecture names; A+B for an ensemble of the two")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    unknown = sorted({arch for name in args.arch for arch in name.split("+")} - set(ARCHITECTURES))
+    if unknown:
+        parser.error(f"unknown architecture {', '.join(unknown)}; choose from {', '.join(ARCHITECTURES)}")
     architectures = list(dict.fromkeys([BASELINE[0], *args.arch]))
     with tempfile.TemporaryDirectory() as folder:
         files = export_variants(architectures, Path(folder))

@@ -51,8 +51,8 @@ class TrainConfig:
     zoom: float = 0.1
     resampling: str = "sequential"  # sequential (rotate, shift, zoom: 3 resamplings) | single (one affine transform)
     erasing: float = 0.0  # probability of erasing a random patch (0: off)
-    mixup: float = 0.0  # MixUp's Beta(alpha, alpha) for blending pairs of faces and targets (0: off; fer_core.mixing)
-    cutmix: float = 0.0  # CutMix's Beta(alpha, alpha) for pasting a patch of another face (0: off; both on: one a batch)
+    mixup: float = 0.0  # MixUp's Beta alpha: blend pairs of faces and targets (0: off; fer_core.mixing)
+    cutmix: float = 0.0  # CutMix's Beta alpha: paste a patch of another face (0: off; both on: one a batch)
     class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
     label_smoothing: float = 0.0
     seed: int = 42

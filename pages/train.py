@@ -17,6 +17,7 @@ from ui.navigation import stay_in_app_navigation
 stay_in_app_navigation()
 
 st.title("Train a model")
+MIXING = {"none": {}, "MixUp (alpha 0.2)": {"mixup": 0.2}, "CutMix (alpha 1.0)": {"cutmix": 1.0}}
 manager = get_job_manager()
 job = manager.current
 
@@ -104,6 +105,18 @@ else:
             name = right.text_input("Save as", "my_model", help="letters, digits, - and _; saved in models/")
             replace = right.checkbox("Replace a model with this name (including the shipped default)")
             owner = right.text_input("Your name", getpass.getuser())
+            with st.expander("Regularisation: for networks that memorise their training faces"):
+                first, second = st.columns(2)
+                weight_decay = first.number_input("Weight decay (AdamW)", 0.0, 0.5, defaults.weight_decay,
+                                                  format="%.4f")
+                erasing = first.slider("Random erasing (probability a face loses a patch)", 0.0, 0.5, 0.0, 0.05,
+                                       key="train_erasing")
+                mixing = second.selectbox("Mix pairs of faces and their labels", list(MIXING), key="train_mixing",
+                                          help="MixUp blends two faces; CutMix pastes a patch of one into the "
+                                               "other. The labels mix in the same proportion.")
+                single = second.toggle("One affine transform per face (sharper training faces)",
+                                       help="rotation, shift and zoom in one resampling instead of three; "
+                                            "the shipped default was trained this way", key="train_single")
             submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
         if submitted:
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
@@ -113,7 +126,9 @@ else:
                     config = TrainConfig(arch=arch, epochs=int(epochs), batch_size=int(batch_size),
                                          learning_rate=float(learning_rate), augment=augment,
                                          class_weighting=class_weighting, label_smoothing=float(label_smoothing),
-                                         max_train_samples=int(max_samples), warmup_epochs=min(2, int(epochs) - 1))
+                                         max_train_samples=int(max_samples), warmup_epochs=min(2, int(epochs) - 1),
+                                         weight_decay=float(weight_decay), erasing=float(erasing),
+                                         resampling="single" if single else "sequential", **MIXING[mixing])
                     dataset = dataset_for(path)
                     manager.start(owner or "someone", config, lambda: dataset, models_dir() / f"{name}.keras",
                                   REPO_ROOT / "runs" / name, overwrite=replace)

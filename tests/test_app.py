@@ -205,3 +205,23 @@ def test_evaluate_page_without_data_shows_the_model_card_metrics(app_env, monkey
 def test_entry_point_builds_the_navigation():
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
+
+
+def test_train_page_passes_the_regularisation_settings_to_the_run(app_env):
+    import ui.resources
+
+    at = page("train").run()
+    at.selectbox[1].select("tiny_cnn")
+    at.number_input[0].set_value(1)
+    at.text_input[0].set_value("app_regularised")
+    at.selectbox(key="train_mixing").select("CutMix (alpha 1.0)")
+    at.slider(key="train_erasing").set_value(0.25)
+    at.toggle(key="train_single").set_value(True)
+    at.button[0].click().run()
+    assert not at.error, at.error[0].value if at.error else ""
+    job = ui.resources.get_job_manager().current
+    job.thread.join(timeout=TIMEOUT)
+    assert job.status == "finished", job.error
+    card = json.loads((app_env / "app_regularised.json").read_text())
+    assert card["config"]["cutmix"] == 1.0 and card["config"]["mixup"] == 0.0
+    assert card["config"]["erasing"] == 0.25 and card["config"]["resampling"] == "single"

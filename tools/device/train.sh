@@ -10,7 +10,8 @@
 # and `bash tools/device/aside.sh back` as soon as it returns. --all installs Keras, times the
 # training step in as many processes as FILE has runs while the CSV is written back, then trains as
 # --jobs with what is left of the call (TRAIN_SECONDS: CALL_SECONDS less the time spent so far and
-# 45 s to pack the models).
+# 90 s: a run stopped on its limit still writes its best epoch, card and calibration, up to 60 s,
+# and the models are packed after that).
 #
 # Or in pieces, one per call, all on the same warm machine (sessions 14-15, with the whole tree):
 #   1. carry [".device/data_1", ".device/wheels"]  command: bash tools/device/train.sh --probe
@@ -98,7 +99,7 @@ case "${1:-}" in
     probe_step "${#flag_sets[@]}"
     wait "$unpacking" || { cat "$work.unpack.log" >&2; exit 2; }
     cat "$work.unpack.log"
-    budget=${TRAIN_SECONDS:-$((CALL_SECONDS - SECONDS - 45))}
+    budget=${TRAIN_SECONDS:-$((CALL_SECONDS - SECONDS - 90))}
     ;;
   *)
     echo "usage: $0 --probe | --hold | --jobs FILE | --all FILE" >&2

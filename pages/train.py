@@ -14,10 +14,11 @@ from ui.charts import learning_curves
 from ui.resources import models_dir, NO_DATA_HELP, REPO_ROOT, dataset_for, dataset_picker, get_job_manager
 from ui.navigation import stay_in_app_navigation
 
+MIXING = {"none": {}, "MixUp (alpha 0.2)": {"mixup": 0.2}, "CutMix (alpha 1.0)": {"cutmix": 1.0}}  # TrainConfig fields
+
 stay_in_app_navigation()
 
 st.title("Train a model")
-MIXING = {"none": {}, "MixUp (alpha 0.2)": {"mixup": 0.2}, "CutMix (alpha 1.0)": {"cutmix": 1.0}}
 manager = get_job_manager()
 job = manager.current
 

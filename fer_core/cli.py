@@ -23,8 +23,8 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.ker
 class ProgressBar:
     """A one-line text progress bar for training, written to a stream (stderr)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 28):
-        self.stream = stream
+    def __init__(self, stream=None, width: int = 28):
+        self.stream = stream or sys.stderr  # looked up now, not at import: tests and callers may redirect it
         self.width = width
         self._last_draw = 0.0
 
@@ -35,10 +35,11 @@ class ProgressBar:
         self._last_draw = now
         if progress.stage == "epoch_end":
             m = progress.metrics
+            raw = f"  (raw weights {m['val_accuracy_raw']:.4f})" if "val_accuracy_raw" in m else ""  # an EMA run
             self.stream.write(f"\repoch {progress.epoch}/{progress.epochs}  loss {m.get('loss', 0):.4f}  "
                               f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', 0):.4f}  "
-                              f"val_acc {m.get('val_accuracy', 0):.4f}  ({progress.history.get('epoch_seconds', [0])[-1]:.0f}s)"
-                              + " " * 10 + "\n")
+                              f"val_acc {m.get('val_accuracy', 0):.4f}{raw}  "
+                              f"({progress.history.get('epoch_seconds', [0])[-1]:.0f}s)" + " " * 10 + "\n")
         elif progress.stage == "batch_end":
             filled = int(self.width * progress.batch / max(progress.batches, 1))
             eta = f"ETA {_clock(progress.eta_s)}" if progress.eta_s is not None else ""

@@ -53,6 +53,7 @@ class TrainConfig:
     erasing: float = 0.0  # probability of erasing a random patch (0: off)
     mixup: float = 0.0  # MixUp's Beta alpha: blend pairs of faces and targets (0: off; fer_core.mixing)
     cutmix: float = 0.0  # CutMix's Beta alpha: paste a patch of another face (0: off; both on: one a batch)
+    ema: float = 0.0  # momentum of an exponential moving average of the weights, per step (0: off; e.g. 0.999)
     class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
     label_smoothing: float = 0.0
     seed: int = 42
@@ -88,6 +89,8 @@ class TrainConfig:
             problems.append("erasing must be a probability in [0, 1]")
         if not 0 <= self.distill_weight <= 1:
             problems.append("distill_weight must be in [0, 1]")
+        if not 0 <= self.ema < 1:
+            problems.append("ema is a momentum in [0, 1): 0 (off) or, say, 0.999")
         for name, alpha in (("mixup", self.mixup), ("cutmix", self.cutmix)):
             if not alpha >= 0:
                 problems.append(f"{name} is the alpha of a Beta law: 0 (off) or positive")
@@ -183,12 +186,14 @@ def augmentation_layers(config: TrainConfig, seed: int) -> list:
 def _make_optimizer(config: TrainConfig):
     import keras
 
+    # with config.ema the optimizer also keeps the weights' moving average (Polyak averaging)
+    averaging = {"use_ema": True, "ema_momentum": config.ema} if config.ema else {}
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+        return keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay, **averaging)
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(config.learning_rate, momentum=0.9, nesterov=True,
-                                    weight_decay=config.weight_decay or None)
-    return keras.optimizers.Adam(config.learning_rate)
+                                    weight_decay=config.weight_decay or None, **averaging)
+    return keras.optimizers.Adam(config.learning_rate, **averaging)
 
 
 def build_training_model(config: TrainConfig):
@@ -268,7 +273,9 @@ def _core_of(training_model, arch: str):
     return model
 
 
-def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str):
+def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str, averaging=None):
+    """The callback that checkpoints each epoch; with ``averaging`` (a ``SwapEMAWeights``), the best
+    model holds the averaged weights, the ones validation scored, and the checkpoint the raw ones."""
     import keras
 
     from .modelio import save_model_atomically
@@ -281,7 +288,13 @@ def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str):
                 return  # a partial epoch is not a checkpoint to resume from
             value = float((logs or {}).get(monitor, float("nan")))
             if not math.isnan(value) and value > state.get("best_value", -math.inf):
-                save_model_atomically(self.model, run.best_file)
+                if averaging is not None:
+                    averaging.on_test_begin()  # swaps the averaged weights in, as for validation
+                try:
+                    save_model_atomically(self.model, run.best_file)
+                finally:
+                    if averaging is not None:
+                        averaging.on_test_end()  # and the raw ones back
                 state.update(best_value=value, best_epoch=epoch + 1)
             state["epochs_done"] = epoch + 1
             state["history"] = bridge.history
@@ -289,6 +302,20 @@ def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str):
             state["checkpoint"] = run.save_epoch(self.model, {k: v for k, v in state.items() if not k.startswith("_")})
 
     return RunCheckpoint()
+
+
+def _raw_weights_score(x_val: np.ndarray, y_val: np.ndarray):
+    """With EMA on: also score the raw (last-step) weights each epoch, as ``val_accuracy_raw`` and
+    ``val_loss_raw``, so the history shows what the average bought."""
+    import keras
+
+    class RawWeightsScore(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None and "val_accuracy" in logs:  # after validation swapped the raw weights back
+                scores = self.model.evaluate(x_val, y_val, batch_size=512, verbose=0, return_dict=True)
+                logs.update(val_accuracy_raw=scores["accuracy"], val_loss_raw=scores["loss"])
+
+    return RawWeightsScore()
 
 
 def train(
@@ -373,7 +400,11 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
         batches = math.ceil(len(x_train) / config.batch_size)
         bridge = KerasProgressBridge(list(callbacks), config.epochs, batches, history,
                                      should_stop=stop_event.is_set if stop_event else None)
-        keras_callbacks = [bridge, _checkpoint_callback(run, state, bridge, "val_accuracy")]
+        # with EMA, validation (and so the choice of the best epoch) scores the averaged weights
+        averaging = [keras.callbacks.SwapEMAWeights()] if config.ema else []
+        raw_score = [_raw_weights_score(x_val, y_val)] if config.ema else []
+        keras_callbacks = [*averaging, *raw_score, bridge,
+                           _checkpoint_callback(run, state, bridge, "val_accuracy", *averaging)]
         if config.schedule == "plateau":
             keras_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3))
         else:

@@ -15,6 +15,7 @@ from ui.resources import models_dir, NO_DATA_HELP, REPO_ROOT, dataset_for, datas
 from ui.navigation import stay_in_app_navigation
 
 MIXING = {"none": {}, "MixUp (alpha 0.2)": {"mixup": 0.2}, "CutMix (alpha 1.0)": {"cutmix": 1.0}}  # TrainConfig fields
+EMA_MOMENTUM = 0.999  # the weight average's momentum per step when the page's EMA toggle is on
 
 stay_in_app_navigation()
 
@@ -118,6 +119,10 @@ else:
                 single = second.toggle("One affine transform per face (sharper training faces)",
                                        help="rotation, shift and zoom in one resampling instead of three; "
                                             "the shipped default was trained this way", key="train_single")
+                ema = second.toggle("Keep a moving average of the weights (EMA)", key="train_ema",
+                                    help=f"Polyak averaging, momentum {EMA_MOMENTUM} a step: validation scores, "
+                                         "and the model keeps, the averaged weights, which are steadier than "
+                                         "the last step's")
             submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
         if submitted:
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
@@ -129,7 +134,8 @@ else:
                                          class_weighting=class_weighting, label_smoothing=float(label_smoothing),
                                          max_train_samples=int(max_samples), warmup_epochs=min(2, int(epochs) - 1),
                                          weight_decay=float(weight_decay), erasing=float(erasing),
-                                         resampling="single" if single else "sequential", **MIXING[mixing])
+                                         resampling="single" if single else "sequential",
+                                         ema=EMA_MOMENTUM if ema else 0.0, **MIXING[mixing])
                     dataset = dataset_for(path)
                     manager.start(owner or "someone", config, lambda: dataset, models_dir() / f"{name}.keras",
                                   REPO_ROOT / "runs" / name, overwrite=replace)

@@ -217,6 +217,7 @@ def test_train_page_passes_the_regularisation_settings_to_the_run(app_env):
     at.selectbox(key="train_mixing").select("CutMix (alpha 1.0)")
     at.slider(key="train_erasing").set_value(0.25)
     at.toggle(key="train_single").set_value(True)
+    at.toggle(key="train_ema").set_value(True)
     at.button[0].click().run()
     assert not at.error, at.error[0].value if at.error else ""
     job = ui.resources.get_job_manager().current
@@ -225,3 +226,12 @@ def test_train_page_passes_the_regularisation_settings_to_the_run(app_env):
     card = json.loads((app_env / "app_regularised.json").read_text())
     assert card["config"]["cutmix"] == 1.0 and card["config"]["mixup"] == 0.0
     assert card["config"]["erasing"] == 0.25 and card["config"]["resampling"] == "single"
+    assert card["config"]["ema"] == 0.999
+
+
+def test_learning_curves_show_the_raw_weights_score_of_an_ema_run():
+    from ui.charts import learning_curves
+
+    figure = learning_curves({"loss": [1.2, 0.9], "val_accuracy": [0.50, 0.61], "val_accuracy_raw": [0.47, 0.58]})
+    assert [trace.name for trace in figure.data] == ["loss", "val_accuracy", "val_accuracy_raw"]
+    assert list(figure.data[2].y) == [0.47, 0.58] and figure.data[2].yaxis == "y2"

@@ -74,6 +74,16 @@ def test_train_then_info(tiny_csv, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["splits"] == {"PublicTest": 11, "Training": 31}
 
 
+
+def test_train_with_ema_prints_the_raw_weights_score_beside_the_averaged_one(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "ema.keras"
+    assert main(["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--epochs", "2", "--batch-size", "8",
+                 "--ema", "0.99", "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().err
+    assert printed.count("(raw weights ") == 2, printed
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["config"]["ema"] == 0.99 and len(card["history"]["val_accuracy_raw"]) == 2
+
 def test_finalize_writes_the_best_epoch_of_an_unfinished_run(tiny_csv, tmp_path, capsys):
     common = ["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--batch-size", "8",
               "--run-dir", str(tmp_path / "run")]

@@ -36,9 +36,11 @@ def histogram(counts, edges) -> go.Figure:
 
 
 def learning_curves(history: dict[str, list[float]]) -> go.Figure:
-    """Training and validation loss and accuracy per epoch."""
+    """Training and validation loss and accuracy per epoch (with EMA, validation scores the averaged
+    weights, and ``val_accuracy_raw`` the last step's)."""
     figure = go.Figure()
-    for key, dash in (("loss", None), ("val_loss", "dot"), ("accuracy", None), ("val_accuracy", "dot")):
+    for key, dash in (("loss", None), ("val_loss", "dot"), ("accuracy", None), ("val_accuracy", "dot"),
+                      ("val_accuracy_raw", "dash")):
         values = history.get(key, [])
         if values:
             figure.add_scatter(x=list(range(1, len(values) + 1)), y=values, name=key, mode="lines+markers",

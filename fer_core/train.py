@@ -274,8 +274,10 @@ def _core_of(training_model, arch: str):
 
 
 def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str, averaging=None):
-    """The callback that checkpoints each epoch; with ``averaging`` (a ``SwapEMAWeights``), the best
-    model holds the averaged weights, the ones validation scored, and the checkpoint the raw ones."""
+    """The callback that checkpoints each epoch (the raw weights, to resume from) and keeps the best
+    model. With ``averaging`` (a ``SwapEMAWeights``), validation scored both the averaged weights
+    (``monitor``) and the raw ones (``monitor``_raw); the best model holds whichever scored higher:
+    the average leads mid-schedule and can trail at the end of a cosine schedule (models/README.md)."""
     import keras
 
     from .modelio import save_model_atomically
@@ -286,16 +288,22 @@ def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str, aver
         def on_epoch_end(self, epoch, logs=None):
             if bridge.stopped_by_request:
                 return  # a partial epoch is not a checkpoint to resume from
-            value = float((logs or {}).get(monitor, float("nan")))
+            logs = logs or {}
+            scores = {"averaged" if averaging is not None else "raw": float(logs.get(monitor, float("nan")))}
+            if averaging is not None and f"{monitor}_raw" in logs:
+                scores["raw"] = float(logs[f"{monitor}_raw"])
+            scored = [(value, weights) for weights, value in scores.items() if not math.isnan(value)]
+            value, weights = max(scored, key=lambda pair: pair[0], default=(math.nan, ""))  # a tie keeps the average
             if not math.isnan(value) and value > state.get("best_value", -math.inf):
-                if averaging is not None:
+                swap = weights == "averaged"
+                if swap:
                     averaging.on_test_begin()  # swaps the averaged weights in, as for validation
                 try:
                     save_model_atomically(self.model, run.best_file)
                 finally:
-                    if averaging is not None:
+                    if swap:
                         averaging.on_test_end()  # and the raw ones back
-                state.update(best_value=value, best_epoch=epoch + 1)
+                state.update(best_value=value, best_epoch=epoch + 1, best_weights=weights)
             state["epochs_done"] = epoch + 1
             state["history"] = bridge.history
             state["seconds"] = state.get("seconds_before", 0.0) + (time.monotonic() - state["_started"])
@@ -306,7 +314,7 @@ def _checkpoint_callback(run: RunFolder, state: dict, bridge, monitor: str, aver
 
 def _raw_weights_score(x_val: np.ndarray, y_val: np.ndarray):
     """With EMA on: also score the raw (last-step) weights each epoch, as ``val_accuracy_raw`` and
-    ``val_loss_raw``, so the history shows what the average bought."""
+    ``val_loss_raw``: the history shows what the average bought, and the best model may be these."""
     import keras
 
     class RawWeightsScore(keras.callbacks.Callback):
@@ -400,7 +408,7 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
         batches = math.ceil(len(x_train) / config.batch_size)
         bridge = KerasProgressBridge(list(callbacks), config.epochs, batches, history,
                                      should_stop=stop_event.is_set if stop_event else None)
-        # with EMA, validation (and so the choice of the best epoch) scores the averaged weights
+        # with EMA, validation scores the averaged weights, then the raw ones; the best model is the higher
         averaging = [keras.callbacks.SwapEMAWeights()] if config.ema else []
         raw_score = [_raw_weights_score(x_val, y_val)] if config.ema else []
         keras_callbacks = [*averaging, *raw_score, bridge,
@@ -438,6 +446,8 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
     card = build_card(model, config, data, train_data, val_data, val_name, history, seconds,
                       best_epoch=state.get("best_epoch"), stopped_by_request=stopped_by_request,
                       epochs_done=epochs_done)
+    if config.ema:
+        card["training"]["best_weights"] = state.get("best_weights", "averaged")  # or "raw"
     card["command"] = reproduce_command(config, data.source, out)
     card.update(calibration_card_entries(model, val_data.images, val_data.labels, val_name))
     if config.init_from:

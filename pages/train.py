@@ -120,9 +120,9 @@ else:
                                        help="rotation, shift and zoom in one resampling instead of three; "
                                             "the shipped default was trained this way", key="train_single")
                 ema = second.toggle("Keep a moving average of the weights (EMA)", key="train_ema",
-                                    help=f"Polyak averaging, momentum {EMA_MOMENTUM} a step: validation scores, "
-                                         "and the model keeps, the averaged weights, which are steadier than "
-                                         "the last step's")
+                                    help=f"Polyak averaging, momentum {EMA_MOMENTUM} a step: validation scores the "
+                                         "averaged weights and the last step's, and the model keeps whichever "
+                                         "scored higher (the average leads mid-schedule, less so at the end)")
             submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
         if submitted:
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):

@@ -322,31 +322,72 @@ def _trainable_distance(a, b) -> float:
                              for x, y in zip(a.trainable_weights, b.trainable_weights))))
 
 
-def test_with_ema_the_best_model_holds_the_averaged_weights_that_validation_scored(data, tmp_path):
+def _ema_run(data, tmp_path, **settings):
+    """A 6-epoch run whose average barely moves (momentum 0.999999): it stays at the first step's
+    weights while the raw weights travel on. Returns the result, the saved model and the raw weights."""
     import keras
 
-    train(TrainConfig(epochs=1, **FAST), data, out_path=tmp_path / "start.keras", run_dir=tmp_path / "r0")
-    start = load_keras_model(tmp_path / "start.keras")
-    # an average that barely moves: it stays at the first step's weights while the raw weights travel on
-    # (measured: 0.95 from the start against 4.5 for the raw weights after 24 steps)
-    config = TrainConfig(epochs=6, ema=0.999999, init_from=str(tmp_path / "start.keras"), **FAST)
+    config = TrainConfig(epochs=6, ema=0.999999, **{**FAST, **settings})
     result = train(config, data, out_path=tmp_path / "ema.keras", run_dir=tmp_path / "run")
-    averaged = load_keras_model(tmp_path / "ema.keras")
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     raw = keras.models.load_model(tmp_path / "run" / state["checkpoint"], safe_mode=True).layers[-1]
-    assert _trainable_distance(averaged, start) < 0.5 * _trainable_distance(raw, start)
+    return result, load_keras_model(tmp_path / "ema.keras"), raw, config
+
+
+def test_with_ema_the_best_model_holds_the_averaged_weights_that_validation_scored(data, tmp_path):
+    train(TrainConfig(epochs=1, **FAST), data, out_path=tmp_path / "start.keras", run_dir=tmp_path / "r0")
+    start = load_keras_model(tmp_path / "start.keras")
+    # the start already solves the task: average and raw weights score alike, and a tie keeps the average
+    # (measured: 0.95 from the start against 4.5 for the raw weights after 24 steps)
+    result, saved, raw, _ = _ema_run(data, tmp_path, init_from=str(tmp_path / "start.keras"))
+    assert result.card["training"]["best_weights"] == "averaged"
+    assert _trainable_distance(saved, start) < 0.5 * _trainable_distance(raw, start)
     # the card's PublicTest accuracy (the saved model) is the best epoch's validation accuracy
     best = max(result.history["val_accuracy"])
     assert result.card["metrics"]["PublicTest"]["accuracy"] == pytest.approx(best, abs=1e-6)
     assert "--ema 0.999999" in result.card["command"] and result.card["config"]["ema"] == 0.999999
-    # the raw weights are scored too, each epoch: the last score is the last checkpoint's
+
+
+def test_with_ema_the_best_model_holds_the_raw_weights_when_they_score_higher(data, tmp_path):
+    import keras
+
+    # from scratch, the frozen average stays near the random start while the raw weights learn the task
+    result, saved, raw, config = _ema_run(data, tmp_path)
+    assert result.card["training"]["best_weights"] == "raw"
+    best = max(result.history["val_accuracy_raw"])
+    assert best > max(result.history["val_accuracy"])
+    assert result.card["metrics"]["PublicTest"]["accuracy"] == pytest.approx(best, abs=1e-6)
+    # the raw weights are scored each epoch: the last score is the last checkpoint's
     assert len(result.history["val_accuracy_raw"]) == len(result.history["val_loss_raw"]) == 6
-    assert result.history["val_loss_raw"] != result.history["val_loss"]
     _, val_data, _ = split_train_val(data, config)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
     last = keras.models.load_model(tmp_path / "run" / state["checkpoint"], safe_mode=True).evaluate(
         val_data.images.astype(np.float32)[..., None], np.eye(7)[val_data.labels], verbose=0, return_dict=True)
     assert result.history["val_loss_raw"][-1] == pytest.approx(last["loss"], rel=1e-4)
     assert result.history["val_accuracy_raw"][-1] == pytest.approx(last["accuracy"])
+
+
+@pytest.mark.parametrize("averaged, raw, kept, swapped", [
+    (0.60, 0.50, "averaged", True), (0.50, 0.60, "raw", False), (0.55, 0.55, "averaged", True),
+    (float("nan"), 0.40, "raw", False)])
+def test_the_best_epoch_keeps_whichever_weights_scored_higher(monkeypatch, tmp_path, averaged, raw, kept, swapped):
+    import types
+
+    import fer_core.modelio
+    from fer_core.train import _checkpoint_callback
+
+    saved, swaps = [], []
+    monkeypatch.setattr(fer_core.modelio, "save_model_atomically", lambda model, path: saved.append(list(swaps)))
+    averaging = types.SimpleNamespace(on_test_begin=lambda: swaps.append("in"), on_test_end=lambda: swaps.append("out"))
+    run = types.SimpleNamespace(best_file=tmp_path / "best.keras", save_epoch=lambda model, state: "epoch_001.keras")
+    state = {"_started": 0.0}
+    callback = _checkpoint_callback(run, state, types.SimpleNamespace(stopped_by_request=False, history={}),
+                                    "val_accuracy", averaging)
+    callback.on_epoch_end(0, {"val_accuracy": averaged, "val_accuracy_raw": raw})
+    assert state["best_weights"] == kept and state["best_value"] == max(v for v in (averaged, raw) if v == v)
+    assert saved == [["in"] if swapped else []] and swaps == (["in", "out"] if swapped else [])
+    callback.on_epoch_end(1, {"val_accuracy": 0.1, "val_accuracy_raw": 0.1})  # worse: the best stays
+    assert state["best_epoch"] == 1 and len(saved) == 1
 
 
 def test_an_interrupted_ema_run_resumes_with_its_average(data, tmp_path):

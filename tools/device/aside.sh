@@ -4,7 +4,7 @@
 #   bash tools/device/aside.sh out    # move the tracked model files and screenshots to .device/aside/
 #   bash tools/device/aside.sh back   # put them back; fails loudly unless the tree is whole again
 #
-# A device call copies the working tree as well as what it carries, 64 MiB in all. The tree is ~38 MB,
+# A device call copies the working tree as well as what it carries, 64 MiB in all. The tree is ~45 MB,
 # almost all of it the shipped model files, which the device does not need; without them the call
 # carries the three data pieces and the wheels (~59 MB) at once, instead of one piece per call.
 set -euo pipefail

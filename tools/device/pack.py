@@ -6,7 +6,7 @@ Writes the faces as one xz-compressed .npz (uint8, no pickle; each face stored a
 from the row above it, which xz packs ~4% smaller than the CSV's pixels: 56 MB for Training and
 PublicTest) cut into --parts pieces .device/data_1 ... data_N, and the wheels of Keras and of the two
 packages it needs that the machine's image lacks (it has JAX, NumPy, h5py, rich, ml-dtypes...).
-One device call carries the working tree (~38 MB) and at most 64 MiB in all, so the pieces travel
+One device call carries the working tree (~45 MB) and at most 64 MiB in all, so the pieces travel
 in separate calls on the same warm machine; tools/device/train.sh says which.
 """
 

@@ -32,6 +32,13 @@ class EnsembleConfig:
     members: tuple[str, ...]  # .keras files, each with its model card beside it
     train_split: str = "Training"  # the split the members were trained on (measured for the card)
     val_split: str = "PublicTest"  # the split the members' best epochs were chosen on
+    weights_dtype: str = "float32"  # "float16" stores the weights in half the space (fer_core.precision)
+
+    def __post_init__(self) -> None:
+        from .precision import WEIGHTS_DTYPES
+
+        if self.weights_dtype not in WEIGHTS_DTYPES:
+            raise ModelError(f"--weights-dtype must be {' or '.join(WEIGHTS_DTYPES)}; got {self.weights_dtype!r}")
 
 
 def build_ensemble(members: list, name: str = "ensemble"):
@@ -102,6 +109,12 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     started = time.monotonic()
     loaded = [_load_member(Path(member), data, config) for member in config.members]
     model = build_ensemble([member for member, _ in loaded])
+    stored = model
+    if config.weights_dtype != "float32":
+        from .precision import with_weights_dtype
+
+        stored = with_weights_dtype(model, config.weights_dtype)
+        model = with_weights_dtype(stored, "float32")  # measured as it will compute once loaded
     train_data, val_data = data.subset(config.train_split), data.subset(config.val_split)
     cards = [card for _, card in loaded]
     card = {
@@ -111,7 +124,8 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
         "input": "48x48x1 grayscale, pixel values 0..255 (scaled inside the model)",
         "parameters": int(model.count_params()),
         "config": {"arch": "ensemble", "members": [str(member) for member in config.members], "combine": COMBINE,
-                   "train_split": config.train_split, "val_split": config.val_split},
+                   "train_split": config.train_split, "val_split": config.val_split,
+                   "weights_dtype": config.weights_dtype},
         "data": {"source": Path(data.source).name, "fingerprint": data.fingerprint, "train_rows": len(train_data),
                  "validation": config.val_split, "validation_rows": len(val_data)},
         "training": _training_summary(cards, hardware_description()),
@@ -122,7 +136,7 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     }
     card.update(calibration_card_entries(model, val_data.images, val_data.labels, config.val_split))
     card["training"]["ensemble_seconds"] = round(time.monotonic() - started, 1)
-    save_model_with_card(model, card, out)
+    save_model_with_card(stored, card, out)
     return card
 
 
@@ -134,6 +148,8 @@ def ensemble_command(config: EnsembleConfig, data_path: str, out: Path) -> str:
         parts.append(f"--train-split {config.train_split}")
     if config.val_split != defaults.val_split:
         parts.append(f"--val-split {config.val_split}")
+    if config.weights_dtype != defaults.weights_dtype:
+        parts.append(f"--weights-dtype {config.weights_dtype}")
     return " ".join(parts)
 
 

@@ -21,7 +21,10 @@ def card_path(model_path: str | os.PathLike) -> Path:
 
 
 def load_keras_model(path: str | os.PathLike):
-    """Load a ``.keras`` file in safe mode and check it maps 48x48x1 faces to 7 probabilities."""
+    """Load a ``.keras`` file in safe mode and check it maps 48x48x1 faces to 7 probabilities.
+
+    A model whose weights were stored in float16 (``fer_core.precision``) comes back computing in float32.
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
@@ -42,6 +45,10 @@ def load_keras_model(path: str | os.PathLike):
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise ModelError(f"{path}: the model cannot be loaded ({reason})") from None
     check_contract(model, path)
+    from .precision import weights_dtype, with_weights_dtype
+
+    if weights_dtype(model) != "float32":  # stored in 16 bits to save space; computed in float32
+        model = with_weights_dtype(model, "float32")
     return model
 
 

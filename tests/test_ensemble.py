@@ -16,6 +16,7 @@ from fer_core.ensemble import EnsembleConfig, ensemble_members, make_ensemble
 from fer_core.errors import ModelError
 from fer_core.explain import EnsembleGradCAM, GradCAM, explainer_for
 from fer_core.modelio import load_keras_model
+from fer_core.precision import weights_dtype
 from fer_core.train import TrainConfig, train
 
 from conftest import REPO, csv_text, synthetic_faces
@@ -107,6 +108,28 @@ def test_the_ensemble_exports_to_litert_and_predicts_through_it(ensemble, tmp_pa
     assert predictor.engine_name == "litert"
     faces = predictor.predict(REPO / "assets" / "example_astronaut.jpg")
     assert len(faces) == 1 and predictor.explain(faces[0]).shape == (48, 48)
+
+
+def test_float16_weights_are_stored_in_16_bits_and_load_computing_in_float32(members, ensemble, tmp_path):
+    import keras
+
+    _, data, paths = members
+    out = tmp_path / "half.keras"
+    card = make_ensemble(EnsembleConfig(members=tuple(map(str, paths)), weights_dtype="float16"), data, out)
+    assert card["config"]["weights_dtype"] == "float16" and card["command"].endswith("--weights-dtype float16")
+    assert weights_dtype(keras.saving.load_model(out, safe_mode=True)) == "float16"  # what the file holds
+    x = np.random.default_rng(1).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
+    loaded = load_keras_model(out)
+    assert weights_dtype(loaded) == "float32" and len(ensemble_members(loaded)) == 2
+    full = np.asarray(load_keras_model(ensemble[0])(x))
+    np.testing.assert_allclose(np.asarray(loaded(x)), full, atol=2e-3)
+    assert card["metrics"]["PublicTest"]["accuracy"] == pytest.approx(ensemble[1]["metrics"]["PublicTest"]["accuracy"],
+                                                                      abs=0.05)
+
+
+def test_an_unknown_weights_dtype_is_refused():
+    with pytest.raises(ModelError, match="--weights-dtype must be float32 or float16; got 'int8'"):
+        EnsembleConfig(members=("a.keras", "b.keras"), weights_dtype="int8")
 
 
 def test_a_member_may_be_replaced_by_the_ensemble(members, tmp_path):

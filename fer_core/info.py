@@ -66,7 +66,8 @@ def describe_model(path: Path) -> dict:
     metrics = card.get("metrics", {}).get(split, {}) if split else {}
     return {"kind": "model", "path": str(path), "name": model.name, "parameters": int(model.count_params()),
             "input_shape": list(model.input_shape), "output_shape": list(model.output_shape),
-            "size_mb": round(path.stat().st_size / 1e6, 2), "card": bool(card),
+            "size_mb": round(path.stat().st_size / 1e6, 2),
+            "weights_dtype": card.get("config", {}).get("weights_dtype", "float32"), "card": bool(card),
             "architecture": card.get("architecture"), "input_blur_sigma": card.get("input_blur", {}).get("sigma"),
             "validation_split": split,
             "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),

@@ -15,6 +15,7 @@ from fer_core.data import load_dataset
 from fer_core.ensemble import EnsembleConfig, ensemble_members, make_ensemble
 from fer_core.errors import ModelError
 from fer_core.explain import EnsembleGradCAM, GradCAM, explainer_for
+from fer_core.info import describe
 from fer_core.modelio import load_keras_model
 from fer_core.precision import weights_dtype
 from fer_core.train import TrainConfig, train
@@ -118,6 +119,7 @@ def test_float16_weights_are_stored_in_16_bits_and_load_computing_in_float32(mem
     card = make_ensemble(EnsembleConfig(members=tuple(map(str, paths)), weights_dtype="float16"), data, out)
     assert card["config"]["weights_dtype"] == "float16" and card["command"].endswith("--weights-dtype float16")
     assert weights_dtype(keras.saving.load_model(out, safe_mode=True)) == "float16"  # what the file holds
+    assert describe(out)["weights_dtype"] == "float16" and describe(ensemble[0])["weights_dtype"] == "float32"
     x = np.random.default_rng(1).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
     loaded = load_keras_model(out)
     assert weights_dtype(loaded) == "float32" and len(ensemble_members(loaded)) == 2

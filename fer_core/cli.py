@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from .errors import FerError
+from .precision import WEIGHTS_DTYPES
 from .quiet import import_keras
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
@@ -386,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("--train-split", default="Training", help="the members' training split (default: Training)")
     ensemble.add_argument("--val-split", default="PublicTest",
                           help="the split the members were chosen on, where the ensemble is measured (default: PublicTest)")
-    ensemble.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
+    ensemble.add_argument("--weights-dtype", choices=WEIGHTS_DTYPES, default="float32",
                           help="store the weights as float16 to halve the file; it still computes in float32 "
                                "(default: float32)")
     ensemble.add_argument("--skip-bad-rows", action="store_true", help="skip (and count) malformed dataset rows")

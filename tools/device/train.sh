@@ -108,15 +108,17 @@ case "${1:-}" in
 esac
 
 if [ -z "${EPOCHS:-}" ]; then
-  # the slowest probed process's epoch, plus validation and the 58 MB checkpoint (session 15, H100:
-  # a real epoch took 1.85 s where the probe timed 0.64 s of steps); ~90 s go to start and finish
-  EPOCHS=$("$python" - "$probe" "$budget" "${MAX_EPOCHS:-200}" <<'EOF'
+  # a real epoch: twice the slowest probed process's steps, plus 0.6 s a process for validation, the
+  # moving average and the 58 MB checkpoint (session 15, H100, one process: 1.85 s where the probe
+  # timed 0.64 s; session 20, H200, four processes: 3.4-4.3 s a vgg_fer epoch where it timed 0.6-0.8 s);
+  # ~90 s go to start and finish
+  EPOCHS=$("$python" - "$probe" "$budget" "${MAX_EPOCHS:-200}" "${#flag_sets[@]}" <<'EOF'
 import json, pathlib, sys
 def seconds_per_epoch(path):  # the JSON line among whatever else the benchmark printed
     line = [l for l in path.read_text().splitlines() if l.startswith("{")][-1]
     return json.loads(line)["rows"][0]["seconds_per_epoch"]
 epoch = max(seconds_per_epoch(p) for p in pathlib.Path(sys.argv[1]).glob("*.json"))
-print(max(1, min(int(sys.argv[3]), int((int(sys.argv[2]) - 90) / (epoch * 1.15 + 1.3)))))
+print(max(1, min(int(sys.argv[3]), int((int(sys.argv[2]) - 90) / (epoch * 2 + 0.6 * int(sys.argv[4]))))))
 EOF
   )
   if [ "$EPOCHS" -lt "${MIN_EPOCHS:-40}" ]; then

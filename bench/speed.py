@@ -210,7 +210,7 @@ def training_throughput(path: str, steps: int = 40) -> tuple[float, float]:
 
     from fer_core.data import load_dataset
     from fer_core.models import build_model
-    from fer_core.train import TrainConfig, train
+    from fer_core.trainer import TrainConfig, train
 
     data = load_dataset(path).subset("Training")
     n = steps * 256

@@ -31,7 +31,7 @@ def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batc
     """Faces per second through one training step of ``arch`` (after a compiling warm-up pass)."""
     import numpy as np
 
-    from fer_core.train import TrainConfig, build_training_model
+    from fer_core.trainer import TrainConfig, build_training_model
 
     keras = import_keras()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed_precision else "float32")
@@ -49,7 +49,7 @@ def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batc
 
 def main() -> None:
     from fer_core.models import ARCHITECTURES
-    from fer_core.train import hardware_description
+    from fer_core.trainer import hardware_description
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES))

@@ -1,21 +1,27 @@
 """fer_core: the facial-expression-recognition engine behind the app (no Streamlit in here)."""
 
+from importlib import import_module
+
 from .errors import DatasetError, FerError, ImageError, ModelError, TrainingError
 from .labels import EMOTIONS
 
 __all__ = ["EMOTIONS", "DatasetError", "FerError", "ImageError", "ModelError", "TrainingError",
            "Predictor", "Face", "TrainConfig", "train", "load_dataset"]
 
+# The heavy parts (Keras, OpenCV) are imported on first use: name -> the submodule that defines it.
+# No submodule shares a name with an entry here, so ``fer_core.train`` is always the function.
+_LAZY = {"Predictor": "predict", "Face": "predict", "TrainConfig": "train_config", "train": "trainer",
+         "load_dataset": "data"}
+
 
 def __getattr__(name: str):
-    """Import the heavy parts (Keras, OpenCV) only when they are used."""
-    if name in ("Predictor", "Face"):
-        from . import predict
-        return getattr(predict, name)
-    if name in ("TrainConfig", "train"):
-        from . import train as train_module
-        return getattr(train_module, name)
-    if name == "load_dataset":
-        from .data import load_dataset
-        return load_dataset
-    raise AttributeError(f"module 'fer_core' has no attribute {name!r}")
+    """Import ``name`` from its submodule the first time it is asked for."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fer_core' has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

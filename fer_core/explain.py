@@ -40,8 +40,8 @@ class GradCAM:
         layer = model.get_layer(layer_name) if layer_name else target_layer(model)
         last = model.layers[-1]
         self.layer_name = layer.name
-        self.features = keras.Model(model.input, layer.output)
-        self.head = keras.Model(layer.output, last.input)  # the sub-graph from the maps to the last Dense input
+        self.features = keras.Model(model.input, layer.output, name="gradcam_features")
+        self.head = keras.Model(layer.output, last.input, name="gradcam_head")  # the sub-graph from the maps to the last Dense input
         self.kernel, self.bias = last.kernel, last.bias
 
     def _scores(self, maps, class_index: int):

@@ -13,19 +13,24 @@ from typing import Callable
 import keras
 from keras import layers
 
+from .architectures import ARCHITECTURE_NAMES
 from .labels import INPUT_SHAPE, NUM_CLASSES
 
 ModelBuilder = Callable[..., keras.Model]
 ARCHITECTURES: dict[str, ModelBuilder] = {}
-DESCRIPTIONS: dict[str, str] = {}
 
 
-def register(name: str, description: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Decorator that adds an architecture to the registry under ``name``."""
+def register(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator that adds the builder of an architecture listed in ``architectures`` to the registry.
+
+    Every layer of every builder has an explicit name, so a model's layer names never depend on
+    what else the process built before it (Keras numbers unnamed layers per thread).
+    """
+    if name not in ARCHITECTURE_NAMES:
+        raise KeyError(f"{name!r} is not listed in fer_core.architectures")
 
     def add(builder: ModelBuilder) -> ModelBuilder:
         ARCHITECTURES[name] = builder
-        DESCRIPTIONS[name] = description
         return builder
 
     return add
@@ -39,24 +44,24 @@ def build_model(name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE,
     return ARCHITECTURES[name](input_shape=input_shape, num_classes=num_classes)
 
 
-@register("seed_cnn", "The seed blog's CNN: 5 conv layers, two 1024-unit dense layers (~1.5M params).")
+@register("seed_cnn")
 def build_seed_cnn(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> keras.Model:
     """The network of the seed blog post, layer for layer (with its 0.2 dropouts)."""
     inputs = keras.Input(shape=input_shape, name="face")
-    x = layers.Rescaling(1.0 / 255)(inputs)
-    x = layers.Conv2D(64, 5, activation="relu")(x)
-    x = layers.MaxPooling2D(pool_size=5, strides=2)(x)
-    x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.AveragePooling2D(pool_size=3, strides=2)(x)
-    x = layers.Conv2D(128, 3, activation="relu")(x)
-    x = layers.Conv2D(128, 3, activation="relu")(x)
-    x = layers.AveragePooling2D(pool_size=3, strides=2)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(1024, activation="relu")(x)
-    x = layers.Dropout(0.2)(x)
-    x = layers.Dense(1024, activation="relu")(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Rescaling(1.0 / 255, name="scale")(inputs)
+    x = layers.Conv2D(64, 5, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(pool_size=5, strides=2, name="pool1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv3")(x)
+    x = layers.AveragePooling2D(pool_size=3, strides=2, name="pool2")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name="conv4")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name="conv5")(x)
+    x = layers.AveragePooling2D(pool_size=3, strides=2, name="pool3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(1024, activation="relu", name="dense1")(x)
+    x = layers.Dropout(0.2, name="drop1")(x)
+    x = layers.Dense(1024, activation="relu", name="dense2")(x)
+    x = layers.Dropout(0.2, name="drop2")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="seed_cnn")
 
@@ -70,7 +75,7 @@ def _conv_bn_relu(x, filters: int, name: str):
 def _vgg(input_shape, num_classes, widths: tuple[int, ...], dense: int, name: str) -> keras.Model:
     """VGG-style stack: per block two conv-BN-ReLU, a max-pool and dropout; then GAP and a head."""
     inputs = keras.Input(shape=input_shape, name="face")
-    x = layers.Rescaling(1.0 / 255)(inputs)
+    x = layers.Rescaling(1.0 / 255, name="scale")(inputs)
     for block, filters in enumerate(widths, start=1):
         x = _conv_bn_relu(x, filters, f"block{block}a")
         x = _conv_bn_relu(x, filters, f"block{block}b")
@@ -85,27 +90,27 @@ def _vgg(input_shape, num_classes, widths: tuple[int, ...], dense: int, name: st
     return keras.Model(inputs, outputs, name=name)
 
 
-@register("vgg_fer", "VGG-style, 4 blocks of 2 conv-BN-ReLU (64-128-256-512), GAP, dropout (~4.8M params).")
+@register("vgg_fer")
 def build_vgg_fer(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> keras.Model:
     """The strong default: the VGG variant that reaches ~73% on FER2013 in the literature, with GAP."""
     return _vgg(input_shape, num_classes, (64, 128, 256, 512), 256, "vgg_fer")
 
 
-@register("vgg_fer_s", "Half-width vgg_fer (32-64-128-256, ~1.2M params): 3-4x faster to train on a CPU.")
+@register("vgg_fer_s")
 def build_vgg_fer_small(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> keras.Model:
     """vgg_fer at half the width: the CPU-budget model."""
     return _vgg(input_shape, num_classes, (32, 64, 128, 256), 256, "vgg_fer_s")
 
 
-@register("tiny_cnn", "Two small conv layers (~12k params): for tests and smoke runs only.")
+@register("tiny_cnn")
 def build_tiny_cnn(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES) -> keras.Model:
     """A deliberately tiny network that trains in seconds."""
     inputs = keras.Input(shape=input_shape, name="face")
-    x = layers.Rescaling(1.0 / 255)(inputs)
+    x = layers.Rescaling(1.0 / 255, name="scale")(inputs)
     x = layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2)(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
     x = layers.Conv2D(16, 3, activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="tiny_cnn")

@@ -63,7 +63,7 @@ def cache_dir(tmp_path) -> Path:
 def tiny_model_path(tmp_path_factory) -> Path:
     """A tiny_cnn trained for two epochs on synthetic faces, saved with its card."""
     from fer_core.data import Dataset
-    from fer_core.train import TrainConfig, train
+    from fer_core.trainer import TrainConfig, train
 
     images, labels = synthetic_faces(n_per_class=12)
     splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")

@@ -11,7 +11,7 @@ from fer_core.augment import RandomAffine
 from fer_core.data import Dataset
 from fer_core.errors import TrainingError
 from fer_core.faces import FaceDetector, crop_face, to_gray
-from fer_core.train import TrainConfig, augmentation_layers, reproduce_command, train
+from fer_core.trainer import TrainConfig, augmentation_layers, reproduce_command, train
 
 from conftest import synthetic_faces
 

@@ -98,7 +98,7 @@ def test_every_jobs_file_line_is_a_valid_train_command(jobs_file):
     from dataclasses import fields
 
     from fer_core.cli import build_parser
-    from fer_core.train import TrainConfig
+    from fer_core.trainer import TrainConfig
 
     lines = [line for line in jobs_file.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert lines

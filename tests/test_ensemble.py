@@ -18,7 +18,7 @@ from fer_core.explain import EnsembleGradCAM, GradCAM, explainer_for
 from fer_core.info import describe
 from fer_core.modelio import load_keras_model
 from fer_core.precision import weights_dtype
-from fer_core.train import TrainConfig, train
+from fer_core.trainer import TrainConfig, train
 
 from conftest import REPO, csv_text, synthetic_faces
 

@@ -10,7 +10,7 @@ import pytest
 from fer_core.data import Dataset
 from fer_core.errors import TrainingError
 from fer_core.mixing import MixedBatches, MixingConfig, cutmix, mix_batch, mixup
-from fer_core.train import TrainConfig, train
+from fer_core.trainer import TrainConfig, train
 
 from conftest import synthetic_faces
 

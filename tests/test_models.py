@@ -43,3 +43,31 @@ def test_model_code_uses_only_the_keras_api():
 
     source = (Path(__file__).parent.parent / "fer_core" / "models.py").read_text()
     assert "tensorflow" not in source and "tf." not in source
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_layer_names_do_not_depend_on_what_the_process_built_before(name):
+    import keras
+
+    first = [layer.name for layer in build_model(name).layers]
+    for other in ARCHITECTURES:  # the pages build and load models in the same process between two runs
+        build_model(other)
+    keras.layers.MaxPooling2D()  # an unnamed layer moves Keras's per-thread name counters
+    again = [layer.name for layer in build_model(name).layers]
+    assert first == again and len(set(first)) == len(first)
+
+
+def test_every_listed_architecture_has_a_builder_and_the_app_hides_the_test_fixture():
+    from fer_core.architectures import ARCHITECTURE_NAMES, offered_architectures
+
+    assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES)
+    assert "tiny_cnn" not in [a.name for a in offered_architectures()]
+
+
+def test_the_training_model_names_every_layer(tmp_path):
+    from fer_core.trainer import TrainConfig, build_training_model
+
+    config = TrainConfig(arch="tiny_cnn", erasing=0.2, resampling="single")
+    names = [layer.name for layer in build_training_model(config).layers]
+    assert names[:3] == ["aug_flip", "aug_affine", "aug_erase"] and names == [
+        layer.name for layer in build_training_model(config).layers]

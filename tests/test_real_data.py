@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fer_core.data import load_dataset
-from fer_core.train import TrainConfig, train
+from fer_core.trainer import TrainConfig, train
 
 from conftest import SHARED_CSV
 

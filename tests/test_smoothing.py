@@ -18,7 +18,7 @@ from fer_core.explain import GradCAM, explainer_for
 from fer_core.modelio import load_keras_model
 from fer_core.smoothing import (BLUR_LAYER, BlurConfig, best_trial, blur_radius, has_input_blur, make_blurred_model,
                                 network_weights, try_blurs, with_input_blur)
-from fer_core.train import TrainConfig, train
+from fer_core.trainer import TrainConfig, train
 
 from conftest import synthetic_faces
 

@@ -75,7 +75,7 @@ def reestimate_batchnorm(network, faces: np.ndarray, batch: int = 500) -> None:
 def augmented_faces(config: dict, images: np.ndarray, seed: int = 0) -> np.ndarray:
     """``images`` passed once through the run's training augmentation."""
     keras = import_keras()
-    from fer_core.train import TrainConfig, augmentation_layers
+    from fer_core.trainer import TrainConfig, augmentation_layers
 
     augment = keras.Sequential(augmentation_layers(TrainConfig.from_dict(config), seed))
     batches = [np.asarray(augment(images[i:i + 512].astype("float32")[..., None], training=True))

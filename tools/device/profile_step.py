@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     import keras
 
-    from fer_core.train import TrainConfig, augmentation_layers, build_training_model
+    from fer_core.trainer import TrainConfig, augmentation_layers, build_training_model
 
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, size=(args.batch_size * 4, 48, 48, 1)).astype("float32")

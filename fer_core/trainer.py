@@ -1,4 +1,4 @@
-"""Training: ``TrainConfig`` in, a ``.keras`` model and its model card out.
+"""Training: a ``TrainConfig`` in, a ``.keras`` model and its model card out.
 
 A run keeps its state in a run folder: the model after every completed epoch (with the
 optimizer state, so ``resume=True`` continues exactly where an interrupted run stopped),
@@ -25,83 +25,8 @@ from .errors import ModelError, TrainingError
 from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from .progress import Progress, ProgressCallback
 from .runs import RunFolder, default_run_dir, run_writes_to
-
-SCHEDULES = ("cosine", "plateau", "constant")
-OPTIMIZERS = ("adamw", "adam", "sgd")
-CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
-RESAMPLINGS = ("sequential", "single")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every setting of a training run; the model card records it verbatim."""
-
-    arch: str = "vgg_fer_s"  # a name from models.ARCHITECTURES
-    epochs: int = 30
-    batch_size: int = 128
-    learning_rate: float = 1e-3  # peak learning rate
-    optimizer: str = "adamw"  # adamw | adam | sgd (Nesterov momentum 0.9)
-    weight_decay: float = 1e-4  # AdamW / SGD decoupled weight decay
-    schedule: str = "cosine"  # cosine (after warm-up) | plateau (halve on a stalled val loss) | constant
-    warmup_epochs: int = 2
-    augment: bool = True
-    flip: bool = True  # random horizontal flips
-    shift: float = 0.1  # random translation, fraction of the image
-    rotation_degrees: float = 10.0
-    zoom: float = 0.1
-    resampling: str = "sequential"  # sequential (rotate, shift, zoom: 3 resamplings) | single (one affine transform)
-    erasing: float = 0.0  # probability of erasing a random patch (0: off)
-    mixup: float = 0.0  # MixUp's Beta alpha: blend pairs of faces and targets (0: off; fer_core.mixing)
-    cutmix: float = 0.0  # CutMix's Beta alpha: paste a patch of another face (0: off; both on: one a batch)
-    ema: float = 0.0  # momentum of an exponential moving average of the weights, per step (0: off; e.g. 0.999)
-    class_weighting: str = "none"  # none | balanced | sqrt (square root of balanced)
-    label_smoothing: float = 0.0
-    seed: int = 42
-    early_stopping_patience: int = 0  # epochs without val-accuracy gain before stopping (0: never)
-    train_split: str = "Training"
-    val_split: str = "PublicTest"  # when the data lacks it, a stratified 10% of train is held out
-    mixed_precision: bool = False  # bfloat16 compute: ~2x faster on CPUs with AMX, and on GPUs
-    max_train_samples: int = 0  # 0: all; otherwise a random subset (smoke runs, tests)
-    init_from: str = ""  # a .keras model of the same arch whose weights start the run (a further sitting)
-    teacher: str = ""  # a .keras model (an ensemble too) whose flip-TTA probabilities soften the targets
-    distill_weight: float = 0.5  # with a teacher: target = (1 - weight) * one-hot + weight * teacher's
-
-    def __post_init__(self) -> None:
-        from .models import ARCHITECTURES
-
-        problems = []
-        if self.arch not in ARCHITECTURES:
-            problems.append(f"arch {self.arch!r} is unknown; choose one of {', '.join(ARCHITECTURES)}")
-        if self.epochs < 1:
-            problems.append("epochs must be at least 1")
-        if self.batch_size < 1:
-            problems.append("batch_size must be at least 1")
-        if not self.learning_rate > 0:
-            problems.append("learning_rate must be positive")
-        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
-                                     ("class_weighting", self.class_weighting, CLASS_WEIGHTINGS),
-                                     ("resampling", self.resampling, RESAMPLINGS)):
-            if value not in allowed:
-                problems.append(f"{name} {value!r} is unknown; choose one of {', '.join(allowed)}")
-        if not 0 <= self.label_smoothing < 1:
-            problems.append("label_smoothing must be in [0, 1)")
-        if not 0 <= self.erasing <= 1:
-            problems.append("erasing must be a probability in [0, 1]")
-        if not 0 <= self.distill_weight <= 1:
-            problems.append("distill_weight must be in [0, 1]")
-        if not 0 <= self.ema < 1:
-            problems.append("ema is a momentum in [0, 1): 0 (off) or, say, 0.999")
-        for name, alpha in (("mixup", self.mixup), ("cutmix", self.cutmix)):
-            if not alpha >= 0:
-                problems.append(f"{name} is the alpha of a Beta law: 0 (off) or positive")
-        if problems:
-            raise TrainingError("invalid training settings: " + "; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        """A config from a dict (a model card's ``config``), ignoring unknown keys."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+from .card_scores import CardOptions
+from .train_config import TrainConfig
 
 
 @dataclass
@@ -166,20 +91,24 @@ def augmentation_layers(config: TrainConfig, seed: int) -> list:
         return []
     augment = []
     if config.flip:
-        augment.append(layers.RandomFlip("horizontal", seed=seed))
+        augment.append(layers.RandomFlip("horizontal", seed=seed, name="aug_flip"))
     if config.resampling == "single" and (config.rotation_degrees or config.shift or config.zoom):
         from .augment import RandomAffine
 
-        augment.append(RandomAffine(config.rotation_degrees, config.shift, config.zoom, fill_mode="reflect", seed=seed))
+        augment.append(RandomAffine(config.rotation_degrees, config.shift, config.zoom, fill_mode="reflect", seed=seed,
+                                    name="aug_affine"))
     elif config.resampling == "sequential":
         if config.rotation_degrees:
-            augment.append(layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=seed))
+            augment.append(layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=seed,
+                                                 name="aug_rotate"))
         if config.shift:
-            augment.append(layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=seed))
+            augment.append(layers.RandomTranslation(config.shift, config.shift, fill_mode="reflect", seed=seed,
+                                                    name="aug_shift"))
         if config.zoom:
-            augment.append(layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed))
+            augment.append(layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed, name="aug_zoom"))
     if config.erasing:
-        augment.append(layers.RandomErasing(factor=config.erasing, scale=(0.02, 0.15), seed=seed))
+        augment.append(layers.RandomErasing(factor=config.erasing, scale=(0.02, 0.15), seed=seed,
+                                            name="aug_erase"))
     return augment
 
 
@@ -203,7 +132,7 @@ def build_training_model(config: TrainConfig):
     from .models import build_model
 
     core = build_model(config.arch)
-    training_model = keras.Sequential([keras.Input(INPUT_SHAPE), *augmentation_layers(config, config.seed), core],
+    training_model = keras.Sequential([keras.Input(INPUT_SHAPE, name="face"), *augmentation_layers(config, config.seed), core],
                                       name=f"train_{config.arch}")
     training_model.compile(
         optimizer=_make_optimizer(config),
@@ -336,8 +265,12 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     stop_event: threading.Event | None = None,
+    card_options: CardOptions = CardOptions(),
 ) -> TrainResult:
-    """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``."""
+    """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``.
+
+    ``card_options`` says what is measured for the model card afterwards (scoring every training
+    face and calibrating take longer than a short run's training)."""
     out = Path(out_path) if out_path else None
     if out is not None:
         if out.suffix != ".keras":
@@ -347,15 +280,15 @@ def train(
     _check_writable(run.run_dir)
     with run.claimed():
         return _train_in(run, config, data, list(callbacks), out=out, resume=resume, overwrite=overwrite,
-                         stop_event=stop_event)
+                         stop_event=stop_event, card_options=card_options)
 
 
 def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: list[ProgressCallback], *,
-              out: Path | None, resume: bool, overwrite: bool, stop_event: threading.Event | None) -> TrainResult:
+              out: Path | None, resume: bool, overwrite: bool, stop_event: threading.Event | None,
+              card_options: CardOptions) -> TrainResult:
     """The training run itself, in a run folder this process holds."""
     import keras
 
-    from .calibration import calibration_card_entries
     from .keras_progress import KerasProgressBridge
     from .modelio import save_model_with_card
 
@@ -443,13 +376,15 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
     model = _core_of(best_training_model, config.arch)
     seconds = state.get("seconds_before", 0.0) + (time.monotonic() - state["_started"])
     epochs_done = len(history.get("loss", []))
+    for listener in callbacks:
+        listener(Progress("finishing", epochs_done, config.epochs, history=history, elapsed_s=seconds,
+                          message="measuring the best epoch for its model card"))
     card = build_card(model, config, data, train_data, val_data, val_name, history, seconds,
                       best_epoch=state.get("best_epoch"), stopped_by_request=stopped_by_request,
-                      epochs_done=epochs_done)
+                      epochs_done=epochs_done, card_options=card_options)
     if config.ema:
         card["training"]["best_weights"] = state.get("best_weights", "averaged")  # or "raw"
     card["command"] = reproduce_command(config, data.source, out)
-    card.update(calibration_card_entries(model, val_data.images, val_data.labels, val_name))
     if config.init_from:
         card["initialised_from"] = _lineage(config.init_from)
     if config.teacher:
@@ -495,13 +430,14 @@ def _check_continuation(state: dict, run_dir: Path, config: TrainConfig, data: D
 
 def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, val_data: Dataset, val_name: str,
                history: dict, seconds: float, *, best_epoch: int | None, stopped_by_request: bool,
-               epochs_done: int) -> dict:
+               epochs_done: int, card_options: CardOptions = CardOptions()) -> dict:
     """The model card: what was trained, on what, how, how long, and how well."""
     import keras
 
-    from .evaluate import card_metrics
+    from .card_scores import card_scores
 
-    metrics = card_metrics(model, train_data, val_data, train_name=config.train_split, val_name=val_name)
+    scores = card_scores(model, train_data, val_data, train_name=config.train_split, val_name=val_name,
+                         options=card_options)
     return {
         "name": config.arch,
         "architecture": config.arch,
@@ -519,7 +455,7 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
             "backend": keras.backend.backend(), "keras": keras.__version__,
         },
         "history": history,
-        "metrics": metrics,
+        **scores,
         "validation_split": val_name,
     }
 

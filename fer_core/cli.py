@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def _clock(seconds: float) -> str:
 
 
 def _add_train_parser(commands) -> None:
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
     parser = commands.add_parser("train", help="train a model on FER2013 and save it with its model card")
     parser.add_argument("--data", required=True, help="FER2013 CSV (.csv, .csv.gz or .csv.xz) or image folder")
@@ -94,7 +95,7 @@ def _parse_bool(text: str) -> bool:
 
 def _run_train(args) -> int:
     from .data import load_dataset
-    from .train import TrainConfig, train
+    from .trainer import TrainConfig, train
 
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
     config = TrainConfig(**given)
@@ -105,20 +106,38 @@ def _run_train(args) -> int:
     stop = threading.Event()
     if args.finalize:
         stop.set()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):  # stop after the current batch, keep the best epoch
-        signal.signal(signal_number, lambda *_: (stop.set(), print("\nstopping after this batch...", file=sys.stderr)))
-    result = train(config, data, [ProgressBar()], out_path=args.out, run_dir=args.run_dir,
-                   resume=args.resume or args.finalize, overwrite=args.overwrite, stop_event=stop)
+    with stop_on_signals(stop):  # Ctrl-C or SIGTERM: stop after the current batch, keep the best epoch
+        result = train(config, data, [ProgressBar()], out_path=args.out, run_dir=args.run_dir,
+                       resume=args.resume or args.finalize, overwrite=args.overwrite, stop_event=stop)
     val = result.card["metrics"][result.card["validation_split"]]
     print(f"{result.model_path}: {result.card['validation_split']} accuracy {val['accuracy']:.4f}, "
           f"macro-F1 {val['macro_f1']:.4f}, trained {result.seconds:.0f}s")
     return 0
 
 
+@contextmanager
+def stop_on_signals(stop: threading.Event):
+    """While the block runs, SIGINT and SIGTERM set ``stop`` instead of ending the process; the
+    previous handlers are back afterwards (so a caller of ``main`` keeps its own). Outside the
+    main thread, where Python allows no signal handler, nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.getsignal(number) for number in numbers}
+    for number in numbers:
+        signal.signal(number, lambda *_: (stop.set(), print("\nstopping after this batch...", file=sys.stderr)))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _recorded_config(args, config, given: dict):
     """The settings of the run being continued, with those given on the command line on top."""
     from .runs import default_run_dir, summarize_run
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(Path(args.out), config.arch)
     run = summarize_run(run_dir)

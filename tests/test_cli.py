@@ -206,7 +206,7 @@ def test_info_on_a_run_folder_says_how_far_it_got_and_how_to_continue(tiny_csv, 
     import threading
 
     from fer_core.data import load_dataset
-    from fer_core.train import TrainConfig, train
+    from fer_core.trainer import TrainConfig, train
 
     stop = threading.Event()
     out, run = tmp_path / "half.keras", tmp_path / "runs" / "half"
@@ -220,3 +220,33 @@ def test_info_on_a_run_folder_says_how_far_it_got_and_how_to_continue(tiny_csv, 
     assert described["continue_with"] == f"python -m fer_core train --data DATA --out {out.resolve()} --run-dir {run} --resume"
     assert main(["info", str(tmp_path / "runs")]) == 0
     assert [r["path"] for r in json.loads(capsys.readouterr().out)["unfinished"]] == [str(run)]
+
+
+def test_train_leaves_the_callers_signal_handlers_as_they_were(tiny_csv, tmp_path, capsys):
+    import signal
+
+    def mine(*_):
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        interrupt = signal.getsignal(signal.SIGINT)
+        assert main(["train", "--data", str(tiny_csv), "--arch", "tiny_cnn", "--epochs", "1", "--batch-size", "16",
+                     "--augment", "no", "--out", str(tmp_path / "m.keras")]) == 0
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is interrupt
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_stop_on_signals_sets_the_event_and_restores_the_handlers():
+    import os
+    import signal
+    import threading
+
+    from fer_core.cli import stop_on_signals
+
+    stop, previous = threading.Event(), signal.getsignal(signal.SIGTERM)
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGTERM)  # would end the test process without the handler
+        assert stop.wait(5)
+    assert signal.getsignal(signal.SIGTERM) is previous

@@ -102,14 +102,6 @@ def calibrate(probabilities: np.ndarray, labels: np.ndarray, *, split: str = "",
     )
 
 
-def calibration_card_entries(model, images: np.ndarray, labels: np.ndarray, split: str) -> dict:
-    """A model card's temperature, "uncertain" threshold and their evidence, fitted on the given
-    faces with the flip TTA the app uses."""
-    result = calibrate(predict_probabilities(model, images, tta=True), labels, split=split, tta=True)
-    return {"temperature": result.temperature, "uncertain_below": result.uncertain_below,
-            "calibration": result.to_dict()}
-
-
 def calibrate_model_file(model_path, images: np.ndarray, labels: np.ndarray, *, split: str, tta: bool = True) -> Calibration:
     """Fit the temperature of a saved model on faces and write it (and the evidence) into its card."""
     from .modelio import card_path, read_card, write_json_atomically

@@ -91,10 +91,9 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     Returns the card. The model and card are written atomically, only after everything
     succeeded, so ``out_path`` may even be one of the members (with ``overwrite``).
     """
-    from .calibration import calibration_card_entries
-    from .evaluate import card_metrics
+    from .card_scores import card_scores
     from .modelio import save_model_with_card
-    from .train import hardware_description
+    from .trainer import hardware_description
 
     out = Path(out_path)
     if out.suffix != ".keras":
@@ -129,12 +128,11 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
         "data": {"source": Path(data.source).name, "fingerprint": data.fingerprint, "train_rows": len(train_data),
                  "validation": config.val_split, "validation_rows": len(val_data)},
         "training": _training_summary(cards, hardware_description()),
-        "metrics": card_metrics(model, train_data, val_data, train_name=config.train_split, val_name=config.val_split),
         "validation_split": config.val_split,
         "command": command or ensemble_command(config, data.source, out),
         "members": [_member_entry(member, card) for member, card in zip(config.members, cards)],
     }
-    card.update(calibration_card_entries(model, val_data.images, val_data.labels, config.val_split))
+    card.update(card_scores(model, train_data, val_data, train_name=config.train_split, val_name=config.val_split))
     card["training"]["ensemble_seconds"] = round(time.monotonic() - started, 1)
     save_model_with_card(stored, card, out)
     return card

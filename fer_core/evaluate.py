@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -34,17 +35,31 @@ class Evaluation:
 
 
 def predict_probabilities(model, images: np.ndarray, *, tta: bool = False, batch_size: int = 256,
-                          temperature: float = 1.0) -> np.ndarray:
-    """Softmax outputs (N x 7) for uint8 faces (N x 48 x 48); ``tta`` averages with the mirror."""
+                          temperature: float = 1.0,
+                          on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Softmax outputs (N x 7) for uint8 faces (N x 48 x 48); ``tta`` averages with the mirror.
+    ``on_progress(done, total)`` is called after each batch of faces."""
     x = images.astype(np.float32)[..., None]
-    probabilities = _batched(model, x, batch_size)
+    passes = 2 if tta else 1
+    report = (lambda done: on_progress(done, passes * len(x))) if on_progress else None
+    probabilities = _batched(model, x, batch_size, report)
     if tta:
-        probabilities = (probabilities + _batched(model, x[:, :, ::-1, :], batch_size)) / 2
+        shifted = (lambda done: report(len(x) + done)) if report else None
+        probabilities = flip_average(probabilities, _batched(model, x[:, :, ::-1, :], batch_size, shifted))
     return apply_temperature(probabilities, temperature)
 
 
-def _batched(model, x: np.ndarray, batch_size: int) -> np.ndarray:
-    chunks = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+def flip_average(plain: np.ndarray, mirrored: np.ndarray) -> np.ndarray:
+    """Flip test-time augmentation: the mean of the probabilities of the faces and of their mirrors."""
+    return (plain + mirrored) / 2
+
+
+def _batched(model, x: np.ndarray, batch_size: int, report: Callable[[int], None] | None = None) -> np.ndarray:
+    chunks = []
+    for start in range(0, len(x), batch_size):
+        chunks.append(np.asarray(model(x[start:start + batch_size], training=False)))
+        if report:
+            report(min(start + batch_size, len(x)))
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, len(EMOTIONS)))
 
 
@@ -119,6 +134,22 @@ def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, *,
         ece=expected_calibration_error(probabilities, labels), tta=tta, temperature=temperature,
         reliability=reliability_bins(probabilities, labels),
     )
+
+
+def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False,
+                   temperature: float = 1.0) -> Evaluation:
+    """Run ``model`` over uint8 faces (N x 48 x 48) and measure it against ``labels``."""
+    probabilities = predict_probabilities(model, images, tta=tta, temperature=temperature)
+    return metrics_from_probabilities(probabilities, labels, split=split, tta=tta, temperature=temperature)
+
+
+def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 12) -> list[dict]:
+    """The ``k`` wrong predictions made with the highest confidence: row, true, predicted, confidence."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:k]
+    return [{"row": int(i), "true": EMOTIONS[int(labels[i])], "predicted": EMOTIONS[int(predicted[i])],
+             "confidence": float(probabilities[i, predicted[i]])} for i in order]
 
 
 def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False,

@@ -6,6 +6,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -90,6 +91,7 @@ class Predictor:
         self._keras_model = getattr(self.engine, "model", None)
         self._keras_lock = threading.Lock()
         self._grad_cam = None
+        self._warming: threading.Thread | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, config: PredictorConfig = PredictorConfig()) -> "Predictor":
@@ -171,12 +173,31 @@ class Predictor:
                 self._grad_cam = explainer_for(model)
             return self._grad_cam.heatmap(face.crop, target)
 
-    def probabilities(self, images: np.ndarray, *, tta: bool = False) -> np.ndarray:
-        """Probabilities (N x 7) for many uint8 faces (N x 48 x 48), in batches, temperature applied."""
+    def prepare_explanations(self) -> threading.Thread:
+        """Load what ``explain`` needs (Keras, the model, the Grad-CAM graph) in a background thread,
+        once, so the first explanation a user asks for does not wait for it. Returns the thread."""
+        with self._lock:
+            if self._warming is None:
+                def warm() -> None:
+                    try:
+                        blank = Face((0, 0, 48, 48), EMOTIONS[0], {}, np.full((48, 48), 128, np.uint8))
+                        self.explain(blank, EMOTIONS[0])
+                    except Exception:  # noqa: BLE001  the user's own call reports any problem
+                        pass
+
+                self._warming = threading.Thread(target=warm, name="prepare-explanations", daemon=True)
+                self._warming.start()
+            return self._warming
+
+    def probabilities(self, images: np.ndarray, *, tta: bool = False,
+                      on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Probabilities (N x 7) for many uint8 faces (N x 48 x 48), in batches, temperature applied;
+        ``on_progress(done, total)`` is called after each batch."""
         from .evaluate import predict_probabilities
 
         with self._lock:
-            return predict_probabilities(self.engine, images, tta=tta, temperature=self.temperature)
+            return predict_probabilities(self.engine, images, tta=tta, temperature=self.temperature,
+                                         on_progress=on_progress)
 
     def evaluate(self, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False) -> Evaluation:
         """Metrics of this model on uint8 faces (N x 48 x 48) with the card's temperature applied."""

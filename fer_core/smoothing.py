@@ -141,14 +141,14 @@ def _replicate_edges(x, radius: int, axis: int):
 def try_blurs(network, images: np.ndarray, labels: np.ndarray, sigmas) -> list[BlurTrial]:
     """Measure the network with each blur width on labelled faces (plain and with flip TTA)."""
     from .calibration import negative_log_likelihood
-    from .evaluate import predict_probabilities
+    from .evaluate import flip_average, predict_probabilities
 
     trials = []
     for sigma in sigmas:
         model = with_input_blur(network, float(sigma))
         plain = predict_probabilities(model, images)
         mirrored = predict_probabilities(model, images[:, :, ::-1])
-        tta = (plain + mirrored) / 2
+        tta = flip_average(plain, mirrored)
         trials.append(BlurTrial(float(sigma), negative_log_likelihood(tta, labels),
                                 float(np.mean(plain.argmax(1) == labels)), float(np.mean(tta.argmax(1) == labels))))
     return trials
@@ -167,8 +167,7 @@ def make_blurred_model(config: BlurConfig, data: Dataset, out_path: str | os.Pat
     every trial, fresh metrics and a fresh calibration. Both files are written atomically, only
     after everything succeeded, so ``out_path`` may be the network's own file (with ``overwrite``).
     """
-    from .calibration import calibration_card_entries
-    from .evaluate import card_metrics
+    from .card_scores import card_scores
     from .modelio import check_card, load_keras_model, read_card, save_model_with_card
 
     out = Path(out_path)
@@ -199,10 +198,10 @@ def make_blurred_model(config: BlurConfig, data: Dataset, out_path: str | os.Pat
                     "chosen_on": config.val_split, "criterion": CRITERION,
                     "trials": [trial.to_dict() for trial in trials]},
         derived_from={"model": str(config.model), **{key: card[key] for key in ("command", "metrics") if key in card}},
-        metrics=card_metrics(model, train_data, val_data, train_name=config.train_split, val_name=config.val_split),
         command=command or blur_command(config, data.source, out),
     )
-    blurred_card.update(calibration_card_entries(model, val_data.images, val_data.labels, config.val_split))
+    blurred_card.update(card_scores(model, train_data, val_data, train_name=config.train_split,
+                                    val_name=config.val_split))
     blurred_card["input_blur"]["seconds"] = round(time.monotonic() - started, 1)
     save_model_with_card(model, blurred_card, out)
     return blurred_card

@@ -221,6 +221,7 @@ def test_split_subset_and_unknown_split(tiny_csv, cache_dir):
 
 @pytest.mark.skipif(not (os.path.exists(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                                                      "fer2013.csv.gz"))), reason="../shared/data is absent")
+@pytest.mark.slow
 def test_real_fer2013_has_the_documented_counts():
     from conftest import SHARED_CSV
 

@@ -65,6 +65,7 @@ def test_shipped_model_finds_and_labels_the_example_face():
     assert len(faces) == 1 and faces[0].label == "happy"  # she is smiling
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_CSV.exists(), reason="../shared/data/fer2013.csv.gz is absent")
 @each_model
 @pytest.mark.parametrize("tta, key", [(False, "PublicTest"), (True, "PublicTest (flip TTA)")])

@@ -13,7 +13,7 @@ from fer_core.data import Dataset
 from fer_core.errors import TrainingError
 from fer_core.modelio import load_keras_model
 from fer_core.evaluate import predict_probabilities
-from fer_core.train import (TrainConfig, class_weights, learning_rate_at, split_train_val, train,
+from fer_core.trainer import (TrainConfig, class_weights, learning_rate_at, split_train_val, train,
                             training_targets)
 
 from conftest import synthetic_faces
@@ -186,28 +186,8 @@ def test_a_full_disk_during_training_is_a_clear_error_and_the_run_resumes(data, 
     assert len(result.history["loss"]) == 3 and (tmp_path / "m.keras").exists()
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "setpriority"), reason="no per-thread priority here")
-def test_the_training_thread_steps_back_for_predictions_and_only_it():
-    import os
-
-    from fer_core.jobs import TRAINING_NICENESS, yield_to_other_work
-
-    seen = {}
-
-    def worker():
-        seen["lowered"] = yield_to_other_work()
-        seen["niceness"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert seen["lowered"] and seen["niceness"] == max(before, TRAINING_NICENESS)  # lowered, never raised
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller is untouched
-
-
 def test_hardware_description_names_the_cpu_and_no_gpu_under_tensorflow():
-    from fer_core.train import accelerator_description, hardware_description
+    from fer_core.trainer import accelerator_description, hardware_description
 
     assert accelerator_description() == ""  # the pinned TensorFlow is the CPU build
     assert f"{os.cpu_count()} cores" in hardware_description()
@@ -374,7 +354,7 @@ def test_the_best_epoch_keeps_whichever_weights_scored_higher(monkeypatch, tmp_p
     import types
 
     import fer_core.modelio
-    from fer_core.train import _checkpoint_callback
+    from fer_core.trainer import _checkpoint_callback
 
     saved, swaps = [], []
     monkeypatch.setattr(fer_core.modelio, "save_model_atomically", lambda model, path: saved.append(list(swaps)))

@@ -36,6 +36,7 @@ class BatchRow:
     uncertain: bool = False
     probabilities: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    crop: object = field(default=None, repr=False)  # the 48 x 48 face the model saw (uint8), for thumbnails
 
     def to_record(self) -> dict:
         """A flat dict: the CSV row and the table row."""
@@ -135,9 +136,23 @@ def label_photos(predictor, photos: Iterable[tuple[str, bytes | FerError]],
                     yield BatchRow(name, None, None, NO_FACE, None)
                 for index, face in enumerate(faces, start=1):
                     yield BatchRow(name, index, face.box, face.label, face.confidence, face.uncertain,
-                                   face.probabilities)
+                                   face.probabilities, crop=face.crop)
         if on_photo:
             on_photo(done, name)
+
+
+def thumbnail_data_url(crop) -> str | None:
+    """A face crop (uint8, H x W) as a ``data:image/png`` URL, for an image column of a table."""
+    if crop is None:
+        return None
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(crop).save(buffer, "PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def write_csv(rows: Iterable[BatchRow], path: str | os.PathLike) -> Counter:

@@ -14,20 +14,30 @@ DEFAULT_NAME = "default.keras"
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A model file and the headline numbers of its card."""
+    """A model file and what a user is told about it: a short title, a sentence, and its accuracy."""
 
     path: Path
     architecture: str | None
     accuracy: float | None
     split: str | None
+    name: str = ""  # the card's title ("Most accurate: three networks"); empty: the file's name
+    summary: str = ""  # one plain sentence about the model, from its card
 
     @property
     def title(self) -> str:
-        """e.g. 'default (vgg_fer_s, 66.1% on PublicTest)'."""
-        detail = [self.architecture or "no card"]
+        """Short enough for the sidebar: 'Most accurate: three networks (73%)', 'my_model (61%)'."""
+        accuracy = f" ({self.accuracy:.0%})" if self.accuracy is not None else ""
+        return f"{self.name or self.path.stem}{accuracy}"
+
+    @property
+    def details(self) -> str:
+        """The plain sentence, its accuracy on the validation split, and the technical name, for help texts."""
+        parts = [self.summary] if self.summary else []
         if self.accuracy is not None:
-            detail.append(f"{self.accuracy:.1%} on {self.split}")
-        return f"{self.path.stem} ({', '.join(detail)})"
+            parts.append(f"Right on {self.accuracy:.1%} of the {self.split} faces, which it was not "
+                         "trained on.")
+        parts.append(f"File `{self.path.name}`, architecture `{self.architecture or 'unknown (no model card)'}`.")
+        return " ".join(parts)
 
 
 def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
@@ -39,7 +49,8 @@ def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
         except ModelError:
             card = {}
         split = card.get("validation_split")
-        entries.append(ModelEntry(path, architecture_of(card), headline_accuracy(path, card), split))
+        entries.append(ModelEntry(path, architecture_of(card), headline_accuracy(path, card), split,
+                                  name=str(card.get("title", "")), summary=str(card.get("summary", ""))))
     return entries
 
 

@@ -40,7 +40,7 @@ class QualityReport:
     near_blank: list[int] = field(default_factory=list)  # pixel standard deviation under the threshold
     duplicate_groups_within: dict[str, list[list[int]]] = field(default_factory=dict)  # per split
     duplicates_across: list[list[int]] = field(default_factory=list)  # same image in more than one split
-    conflicting_labels: int = 0  # duplicate groups whose labels disagree
+    conflicting_labels: list[list[int]] = field(default_factory=list)  # duplicate groups whose labels disagree
 
     def counts(self) -> dict[str, int]:
         """Headline numbers for the report."""
@@ -48,7 +48,7 @@ class QualityReport:
                 **{f"duplicate images within {split}": sum(len(g) - 1 for g in groups)
                    for split, groups in self.duplicate_groups_within.items()},
                 "images in more than one split": len(self.duplicates_across),
-                "duplicate groups with conflicting labels": self.conflicting_labels}
+                "duplicate groups with conflicting labels": len(self.conflicting_labels)}
 
 
 def quality_report(data: Dataset, blank_std: float = 3.0) -> QualityReport:
@@ -61,7 +61,7 @@ def quality_report(data: Dataset, blank_std: float = 3.0) -> QualityReport:
     for rows in (g for g in groups.values() if len(g) > 1):
         splits = {str(data.splits[i]) for i in rows}
         if len({int(data.labels[i]) for i in rows}) > 1:
-            report.conflicting_labels += 1
+            report.conflicting_labels.append(rows)
         if len(splits) > 1:
             report.duplicates_across.append(rows)
         for split in splits:

@@ -35,11 +35,14 @@ st.caption("FER2013 is unbalanced: *disgust* has about a sixteenth of *happy*'s 
 st.plotly_chart(class_count_bars(counts), width="stretch")
 
 st.subheader("Random samples")
-if st.button("Reshuffle", icon=":material/shuffle:"):
+if st.button("Reshuffle", icon=":material/shuffle:", key="explore_reshuffle"):
     st.session_state["explore_seed"] = st.session_state.get("explore_seed", 0) + 1
-picks = sample_indices(data, per_class=8, seed=st.session_state.get("explore_seed", 0))
+picks = sample_indices(data, per_class=12, seed=st.session_state.get("explore_seed", 0))
 for name, rows in picks.items():
-    st.image([data.images[i] for i in rows], caption=[f"{name} #{i}" for i in rows], width=72)
+    st.markdown(f"**{name}**")
+    row = st.columns(12)
+    for column, index in zip(row, rows):
+        column.image(data.images[index], caption=f"#{index}", width="stretch")
 
 left, right = st.columns(2)
 with left:
@@ -53,13 +56,28 @@ with right:
 st.subheader("Data quality")
 report = quality_report(data)
 st.dataframe([{"finding": k, "count": v} for k, v in report.counts().items()], hide_index=True)
-with st.expander("Examples"):
+
+
+def show_groups(title: str, groups: list[list[int]], limit: int = 6) -> None:
+    """A caption, then up to ``limit`` groups of identical images, one row each with split and label."""
+    st.markdown(f"**{title}** ({len(groups):,} groups{f', the first {limit} shown' if len(groups) > limit else ''})")
+    for group in groups[:limit]:
+        st.image([data.images[i] for i in group], width=72,
+                 caption=[f"#{i} {data.splits[i]} {data.class_names[data.labels[i]]}" for i in group])
+
+
+with st.expander("Examples of each finding"):
     if report.near_blank:
-        st.caption("Near-blank images")
+        st.markdown(f"**Near-blank images** ({len(report.near_blank):,})")
         st.image([data.images[i] for i in report.near_blank[:12]], caption=[f"#{i}" for i in report.near_blank[:12]],
                  width=72)
+    for split, groups in report.duplicate_groups_within.items():
+        if groups:
+            show_groups(f"The same image twice or more within {split}", groups)
     if report.duplicates_across:
-        st.caption("The same image in more than one split (leaks between training and test)")
-        for group in report.duplicates_across[:5]:
-            st.image([data.images[i] for i in group],
-                     caption=[f"#{i} {data.splits[i]} {data.class_names[data.labels[i]]}" for i in group], width=72)
+        show_groups("The same image in more than one split (leaks between training and test)",
+                    report.duplicates_across)
+    if report.conflicting_labels:
+        show_groups("The same image with different labels", report.conflicting_labels)
+    if not any(report.counts().values()):
+        st.caption("No findings: no near-blank images and no duplicates.")

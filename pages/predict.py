@@ -4,12 +4,12 @@ import streamlit as st
 
 from fer_core.errors import FerError
 from fer_core.explain import overlay_on_face, overlay_on_photo
-from fer_core.labels import EMOTIONS
 from fer_core.images import SUPPORTED_SUFFIXES, load_rgb
+from fer_core.labels import ADJECTIVES, EMOTIONS
 from fer_core.predict import confidence_in_words
 from fer_core.render import annotate
 from ui.charts import probability_bars
-from ui.resources import EXAMPLE_PHOTO, predictor_for, sidebar_model_picker
+from ui.resources import EXAMPLE_PHOTO, photo_upload_mb, predictor_for, sidebar_model_picker
 from ui.navigation import stay_in_app_navigation
 
 stay_in_app_navigation()
@@ -17,10 +17,17 @@ stay_in_app_navigation()
 st.title("What does this face say?")
 
 entry = sidebar_model_picker("predict_model")
+try:
+    predictor = predictor_for(entry.path)
+except FerError as error:
+    st.error(str(error))
+    st.stop()
+predictor.prepare_explanations()  # Grad-CAM's model loads in the background while the user picks a photo
 
 upload_tab, camera_tab = st.tabs(["Upload a photo", "Take a selfie"])
 with upload_tab:
     upload = st.file_uploader("Photo", type=list(SUPPORTED_SUFFIXES), key="predict_upload",
+                              max_upload_size=photo_upload_mb(predictor),
                               help="JPEG, PNG, WebP, BMP, GIF or TIFF; one face or a group")
 with camera_tab:
     snapshot = st.camera_input("Selfie", key="predict_camera")
@@ -33,7 +40,6 @@ if photo is None and not st.session_state.get("predict_use_example"):
 name, photo_bytes = (photo.name, photo.getvalue()) if photo else (EXAMPLE_PHOTO.name, EXAMPLE_PHOTO.read_bytes())
 
 try:
-    predictor = predictor_for(entry.path)
     rgb = load_rgb(photo_bytes, name=name, limits=predictor.config.limits)
     faces = predictor.predict(rgb)
     if not faces:
@@ -49,11 +55,11 @@ if faces.capped:
                f"{predictor.config.limits.max_faces} faces per photo).")
 
 explain = bool(faces) and st.toggle("Show why: attention heat maps (Grad-CAM)", key="predict_explain",
-                                    help="Where the model looked to decide. The first use loads TensorFlow "
-                                         "(a few seconds).")
+                                    help="Where the model looked to decide: red is the strongest evidence.")
 explained_class = None
 if explain:
-    explained_class = st.selectbox("Explain which class", ["the predicted one", *EMOTIONS], key="predict_explain_class")
+    explained_class = st.selectbox("Explain which expression", ["the predicted one", *EMOTIONS],
+                                   key="predict_explain_class")
     explained_class = None if explained_class == "the predicted one" else explained_class
     with st.spinner("Computing heat maps..."):
         heats = [predictor.explain(face, explained_class) for face in faces]
@@ -68,26 +74,26 @@ if explain:
     picture.caption(f"Heat maps (Grad-CAM): where the model found the evidence for "
                     f"{explained_class or 'its answer'}; red is the strongest, blue none.")
 if faces:
-    results.subheader(f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
+    whole = faces[0].whole_image
+    results.subheader("The whole image" if whole else f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
 for number, (face, heat) in enumerate(zip(faces, heats), start=1):
+    where = "The whole image" if face.whole_image else f"Face {number}"
     with results.container(border=True):
-        crop, chart = st.columns([1, 3])
-        if heat is None:
-            crop.image(face.crop, caption="what the model saw", width=96)
-        else:
-            crop.image(overlay_on_face(face.crop, heat), width=96,
-                       caption=f"why {explained_class or face.label}")
-        where = "the whole image" if face.whole_image else f"face {number}"
         if face.uncertain:
-            crop.markdown(f"**{number}. uncertain**  \nperhaps {face.label}, {face.confidence:.0%}")
+            st.markdown(f"**{where}: uncertain** · perhaps {face.label}, {face.confidence:.0%}")
         else:
-            crop.markdown(f"**{number}. {face.label}**  \n{face.confidence:.0%}, {confidence_in_words(face.confidence)}")
+            st.markdown(f"**{where}: {face.label}** · {face.confidence:.0%}, {confidence_in_words(face.confidence)}")
+        crop, chart = st.columns([1, 3], vertical_alignment="center")
+        if heat is None:
+            crop.image(face.crop, width=96)
+            crop.caption("model input")
+        else:
+            crop.image(overlay_on_face(face.crop, heat), width=96)
+            crop.caption(f"why {explained_class or face.label}")
         chart.plotly_chart(probability_bars(face.probabilities, face.label), width="stretch",
                            key=f"bars_{number}")
         if face.uncertain:
-            st.caption(f"The model is **uncertain** about {where}: its best guess, {face.label}, has "
-                       f"{face.confidence:.0%}, below the {predictor.uncertain_below:.0%} under which this "
-                       "model is wrong more often than right (measured on PublicTest).")
+            st.caption(f"The best guess, {face.label}, has {face.confidence:.0%}: below "
+                       f"{predictor.uncertain_below:.0%} this model is wrong more often than right on test faces.")
         else:
-            st.caption(f"{where.capitalize()} looks **{face.label}** ({face.confidence:.0%}, "
-                       f"{confidence_in_words(face.confidence)}).")
+            st.caption(f"{where} looks **{ADJECTIVES[face.label]}**.")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fer_core.labels import EMOTIONS
+from fer_core.labels import ADJECTIVES, EMOTIONS
 
 from conftest import REPO
 
@@ -48,7 +48,8 @@ def test_predict_page_invites_a_photo_then_labels_the_example(app_env):
     assert not at.exception and not at.error
     shown = texts(at)
     assert "1 face" in shown
-    assert any(f"**1. {label}**" in shown for label in (*EMOTIONS, "uncertain"))
+    assert any(f"**Face 1: {label}**" in shown for label in (*EMOTIONS, "uncertain"))
+    assert any(f"looks **{ADJECTIVES[label]}**" in shown for label in EMOTIONS) or "uncertain" in shown
     assert "%" in shown and len(at.get("plotly_chart")) == 1
 
 
@@ -96,13 +97,18 @@ def test_batch_page_labels_uploads_and_a_zip_with_a_table_chart_and_csv(app_env,
     ]).run()
     at.button(key="batch_run").click().run()
     assert not at.exception and not at.error
-    table = at.dataframe[0].value
-    assert table["file"].tolist() == ["astronaut.jpg", "cat.png", "trip/astronaut.jpg", "trip/broken.jpg"]
-    assert table["label"].tolist()[1] == "no face" and table["label"].tolist()[3] == "unreadable"
-    assert set(table["label"].tolist()[::2]) <= set(EMOTIONS)
-    assert {"x", "y", "width", "height", "confidence", *EMOTIONS} <= set(table.columns)
-    assert [m.value for m in at.metric] == ["4", "2", "1"]  # photos, faces, unreadable photos
+    table = at.dataframe[0].value  # one row per face
+    assert table["file"].tolist() == ["astronaut.jpg", "trip/astronaut.jpg"]
+    assert set(table["label"]) <= set(EMOTIONS) and table["face"].tolist() == [1, 1]
+    assert all(url.startswith("data:image/png;base64,") for url in table["face crop"])  # thumbnails
+    assert not table[["face", "label", "confidence", *EMOTIONS]].isna().any().any()  # no empty cells
+    assert [m.value for m in at.metric] == ["4", "2", "1", "1"]  # photos, faces, without a face, unreadable
+    assert [e.label for e in at.expander] == ["No face found in 1 photo", "Could not read 1 photo"]
+    assert "`cat.png`" in texts(at) and "trip/broken.jpg" in texts(at)
     assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 1
+    at.file_uploader(key="batch_uploads").set_value([("cat.png", cat_png.read_bytes(), "image/png")]).run()
+    assert not at.dataframe and not at.metric  # the previous batch's results are gone with its files
+    assert at.button(key="batch_run").label == "Label 1 upload"
 
 
 def test_predict_page_without_models_explains(monkeypatch, tmp_path):
@@ -144,14 +150,16 @@ def test_train_page_runs_one_epoch_in_the_background_and_saves_the_model(app_env
 
     at = page("train").run()
     assert not at.exception
-    at.selectbox[1].select("tiny_cnn")  # [0] is the dataset picker
-    at.number_input[0].set_value(1)
-    at.text_input[0].set_value("app_trained")
+    assert "tiny_cnn" not in at.selectbox(key="train_arch").options  # a test fixture, not offered
+    assert at.text_input(key="train_owner").value == ""  # not prefilled with the OS user
+    at.selectbox(key="train_arch").select("seed_cnn")
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("app_trained")
     at.button[0].click().run()  # the form's submit button
     assert not at.error, at.error[0].value if at.error else ""
     job = ui.resources.get_job_manager().current
-    assert job is not None and job.owner
-    job.thread.join(timeout=TIMEOUT)
+    assert job is not None and job.owner == "someone"
+    assert job.wait(TIMEOUT)
     assert job.status == "finished", job.error
     assert (app_env / "app_trained.keras").exists() and (app_env / "app_trained.json").exists()
     at.run()
@@ -163,7 +171,7 @@ def test_train_page_continues_a_stopped_run_to_its_last_epoch(app_env, tiny_csv,
 
     import ui.resources
     from fer_core.data import load_dataset
-    from fer_core.train import TrainConfig, train
+    from fer_core.trainer import TrainConfig, train
 
     stop = threading.Event()
     train(TrainConfig(arch="tiny_cnn", epochs=2, batch_size=8, augment=False, warmup_epochs=0), load_dataset(tiny_csv),
@@ -174,7 +182,7 @@ def test_train_page_continues_a_stopped_run_to_its_last_epoch(app_env, tiny_csv,
     at.button(key="resume_halfway").click().run()
     assert not at.error, at.error[0].value
     job = ui.resources.get_job_manager().current
-    job.thread.join(timeout=TIMEOUT)
+    assert job.wait(TIMEOUT)
     assert job.status == "finished", job.error
     card = json.loads((app_env / "halfway.json").read_text())
     assert card["training"]["epochs_run"] == 2 and not card["training"]["stopped_by_request"]
@@ -186,10 +194,11 @@ def test_evaluate_page_shows_metrics_table_and_confusion_matrix(app_env):
     at = page("evaluate").run()
     assert not at.exception and not at.error
     labels = [m.label for m in at.metric]
-    assert labels == ["Accuracy", "Loss", "Macro-F1", "ECE, raw", "ECE, scaled", "Temperature"]
+    assert labels == ["Accuracy", "Log-loss", "Balanced F1", "Calibration error, raw",
+                      "Calibration error, as the app shows it", "Temperature"]
     assert at.metric[0].value.endswith("%")
     table = at.dataframe[0].value
-    assert table["class"].tolist() == list(EMOTIONS) and {"precision", "recall", "f1"} <= set(table.columns)
+    assert table["expression"].tolist() == list(EMOTIONS) and {"precision", "recall", "f1"} <= set(table.columns)
     assert len(at.get("plotly_chart")) == 2  # confusion matrix, reliability diagram
 
 
@@ -198,8 +207,8 @@ def test_evaluate_page_without_data_shows_the_model_card_metrics(app_env, monkey
     at = page("evaluate").run()
     at.selectbox(key="evaluate_dataset").select("Type a path...").run()
     assert any("stored PublicTest metrics from its model card" in s.value for s in at.subheader)
-    assert [m.label for m in at.metric][:3] == ["Accuracy", "Loss", "Macro-F1"]
-    assert "ECE, scaled" in [m.label for m in at.metric]
+    assert [m.label for m in at.metric][:3] == ["Accuracy", "Log-loss", "Balanced F1"]
+    assert "Calibration error, as the app shows it" in [m.label for m in at.metric]
 
 
 def test_entry_point_builds_the_navigation():
@@ -211,9 +220,9 @@ def test_train_page_passes_the_regularisation_settings_to_the_run(app_env):
     import ui.resources
 
     at = page("train").run()
-    at.selectbox[1].select("tiny_cnn")
-    at.number_input[0].set_value(1)
-    at.text_input[0].set_value("app_regularised")
+    at.selectbox(key="train_arch").select("seed_cnn")
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("app_regularised")
     at.selectbox(key="train_mixing").select("CutMix (alpha 1.0)")
     at.slider(key="train_erasing").set_value(0.25)
     at.toggle(key="train_single").set_value(True)
@@ -221,7 +230,7 @@ def test_train_page_passes_the_regularisation_settings_to_the_run(app_env):
     at.button[0].click().run()
     assert not at.error, at.error[0].value if at.error else ""
     job = ui.resources.get_job_manager().current
-    job.thread.join(timeout=TIMEOUT)
+    assert job.wait(TIMEOUT)
     assert job.status == "finished", job.error
     card = json.loads((app_env / "app_regularised.json").read_text())
     assert card["config"]["cutmix"] == 1.0 and card["config"]["mixup"] == 0.0
@@ -233,5 +242,31 @@ def test_learning_curves_show_the_raw_weights_score_of_an_ema_run():
     from ui.charts import learning_curves
 
     figure = learning_curves({"loss": [1.2, 0.9], "val_accuracy": [0.50, 0.61], "val_accuracy_raw": [0.47, 0.58]})
-    assert [trace.name for trace in figure.data] == ["loss", "val_accuracy", "val_accuracy_raw"]
+    assert [trace.name for trace in figure.data] == ["training", "validation", "validation, last step's weights"]
     assert list(figure.data[2].y) == [0.47, 0.58] and figure.data[2].yaxis == "y2"
+
+
+def test_training_after_the_other_pages_ran_in_the_same_process(app_env, astronaut_jpeg, cat_png):
+    """Predict, Show why, Batch and Explore, then a training run from the Train page: no layer-name
+    clash or other state left over from the pages (training runs in a process of its own)."""
+    import ui.resources
+
+    at = page("predict").run()
+    at.button(key="predict_example").click().run()
+    at.toggle(key="predict_explain").set_value(True).run()
+    assert not at.exception and not at.error
+    at = page("batch").run()
+    at.file_uploader(key="batch_uploads").set_value([("a.jpg", astronaut_jpeg.read_bytes(), "image/jpeg"),
+                                                     ("c.png", cat_png.read_bytes(), "image/png")]).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception and not at.error
+    assert not page("explore").run().exception
+    at = page("train").run()
+    at.selectbox(key="train_arch").select("vgg_fer_s")
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("after_pages")
+    at.button[0].click().run()
+    job = ui.resources.get_job_manager().current
+    assert job.wait(TIMEOUT)
+    assert job.status == "finished", job.error
+    assert (app_env / "after_pages.keras").exists()

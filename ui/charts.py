@@ -36,26 +36,35 @@ def histogram(counts, edges) -> go.Figure:
 
 
 def learning_curves(history: dict[str, list[float]]) -> go.Figure:
-    """Training and validation loss and accuracy per epoch (with EMA, validation scores the averaged
-    weights, and ``val_accuracy_raw`` the last step's)."""
-    figure = go.Figure()
+    """Loss (left) and accuracy (right) per epoch, on the training faces and on validation (with EMA,
+    validation scores the averaged weights, and ``val_accuracy_raw`` the last step's)."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss (lower is better)", "accuracy"))
+    names = {"loss": "training", "val_loss": "validation", "accuracy": "training", "val_accuracy": "validation",
+             "val_accuracy_raw": "validation, last step's weights"}
+    colours = {"loss": "#1f77b4", "accuracy": "#1f77b4", "val_loss": "#ff8c00", "val_accuracy": "#ff8c00",
+               "val_accuracy_raw": "#8aa1b4"}
     for key, dash in (("loss", None), ("val_loss", "dot"), ("accuracy", None), ("val_accuracy", "dot"),
                       ("val_accuracy_raw", "dash")):
         values = history.get(key, [])
         if values:
-            figure.add_scatter(x=list(range(1, len(values) + 1)), y=values, name=key, mode="lines+markers",
-                               line=dict(dash=dash), yaxis="y2" if "accuracy" in key else "y")
-    figure.update_layout(height=340, margin=dict(l=0, r=0, t=10, b=0), xaxis_title="epoch",
-                         yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right",
-                                                                range=[0, 1]))
+            figure.add_scatter(x=list(range(1, len(values) + 1)), y=values, name=names[key], mode="lines+markers",
+                               line=dict(dash=dash, color=colours[key]), row=1, col=2 if "accuracy" in key else 1,
+                               legendgroup=names[key], showlegend="accuracy" in key)
+    figure.update_layout(height=340, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=-0.25))
+    figure.update_xaxes(title_text="epoch", dtick=max(1, len(history.get("loss", [])) // 10))
+    figure.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
     return figure
 
 
 def confusion_heatmap(matrix, normalized: bool) -> go.Figure:
     """Confusion matrix with labelled axes: rows true classes, columns predicted."""
     figure = px.imshow(matrix, x=list(EMOTIONS), y=list(EMOTIONS), text_auto=".2f" if normalized else "d",
-                       color_continuous_scale="Blues", labels=dict(x="predicted", y="true", color="share" if normalized else "faces"))
-    figure.update_layout(height=430, margin=dict(l=0, r=0, t=10, b=0))
+                       aspect="auto", color_continuous_scale="Blues",
+                       labels=dict(x="the model said", y="the face is", color="share" if normalized else "faces"))
+    figure.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0),
+                         coloraxis_colorbar=dict(thickness=14, len=0.9, xpad=6))
     return figure
 
 
@@ -86,5 +95,7 @@ def expression_summary(summary: dict[str, int]) -> go.Figure:
     colours = ["#ffc400" if name in EMOTIONS else "#c0c0c0" for name in names]
     figure = go.Figure(go.Bar(x=names, y=[summary[n] for n in names], marker_color=colours,
                               text=[summary[n] for n in names], textposition="auto"))
-    figure.update_layout(height=300, margin=dict(l=0, r=0, t=10, b=0), yaxis_title="faces / photos")
+    figure.update_layout(height=300, margin=dict(l=0, r=0, t=10, b=0), yaxis_title="faces / photos",
+                         yaxis=dict(rangemode="tozero", tickformat="d", dtick=max(1, round(max(summary.values(),
+                                                                                               default=1) / 5))))
     return figure

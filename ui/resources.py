@@ -9,7 +9,7 @@ import streamlit as st
 
 from fer_core import catalog
 
-from fer_core.data import Dataset, find_datasets, load_dataset
+from fer_core.data import Dataset, default_cache_dir, find_datasets, load_dataset
 from fer_core.jobs import JobManager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,18 +21,27 @@ def models_dir() -> Path:
     return Path(os.environ.get("FER_MODELS_DIR") or catalog.MODELS_DIR)
 
 
+def runs_dir() -> Path:
+    """Where the Train page keeps its run folders: ``$FER_RUNS_DIR`` or the repo's ``runs/``."""
+    return Path(os.environ.get("FER_RUNS_DIR") or REPO_ROOT / "runs")
+
+
 def available_models() -> list[catalog.ModelEntry]:
     """The models on offer, the shipped default first."""
     return catalog.list_models(models_dir())
 
 
 def sidebar_model_picker(key: str) -> catalog.ModelEntry:
-    """The model chooser in the sidebar (the shipped default first); stops the page when there is none."""
+    """The model chooser in the sidebar (the shipped default first), with what the chosen one is;
+    stops the page when there is none."""
     models = available_models()
     if not models:
         st.error("No model found in models/. Train one on the Train page or restore models/default.keras.")
         st.stop()
-    return st.sidebar.selectbox("Model", models, format_func=lambda m: m.title, key=key)
+    entry = st.sidebar.selectbox("Model", models, format_func=lambda m: m.title, key=key,
+                                 help="The percentage is the model's accuracy on test faces it was not trained on.")
+    st.sidebar.caption(entry.details)
+    return entry
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=3)
@@ -41,6 +50,11 @@ def get_predictor(model_path: str, mtime: float):
     from fer_core.predict import Predictor
 
     return Predictor.load(model_path)
+
+
+def photo_upload_mb(predictor) -> int:
+    """The largest photo upload the Predict page takes, in MB (the predictor's limit)."""
+    return max(1, predictor.config.limits.max_upload_bytes // (1024 * 1024))
 
 
 def predictor_for(path: Path):
@@ -74,11 +88,7 @@ def dataset_picker(key: str) -> Path | None:
         upload = st.file_uploader("FER2013 CSV (.csv, .csv.gz or .csv.xz)", type=["csv", "gz", "xz"], key=f"{key}_upload")
         if upload is None:
             return None
-        target = REPO_ROOT / "data" / "uploads" / Path(upload.name).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists() or target.stat().st_size != upload.size:
-            target.write_bytes(upload.getbuffer())
-        return target
+        return saved_upload(upload)
     if choice == "Type a path...":
         typed = st.text_input("Path to fer2013.csv(.gz) or an image folder", key=f"{key}_path")
         if not typed:
@@ -89,6 +99,31 @@ def dataset_picker(key: str) -> Path | None:
             return None
         return path
     return Path(choice)
+
+
+def uploads_dir() -> Path:
+    """Where uploaded datasets are kept: ``uploads/`` in the dataset cache folder, outside the repository."""
+    return default_cache_dir() / "uploads"
+
+
+def saved_upload(upload) -> Path:
+    """The uploaded dataset as a file in ``uploads_dir()``, named by its content's hash: two uploads
+    with the same name never overwrite each other, and the same file is written once."""
+    import hashlib
+
+    known = st.session_state.setdefault("_saved_uploads", {})  # file_id -> path: hash each upload once
+    if upload.file_id in known and Path(known[upload.file_id]).exists():
+        return Path(known[upload.file_id])
+    digest = hashlib.sha256(upload.getbuffer()).hexdigest()[:16]
+    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(upload.name).name)[-80:]
+    target = uploads_dir() / digest / safe_name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(upload.getbuffer())
+        partial.replace(target)
+    known[upload.file_id] = str(target)
+    return target
 
 
 NO_DATA_HELP = """

@@ -1,18 +1,24 @@
-"""Does prediction stay responsive while someone else trains? Two browser sessions, one app.
+"""Does prediction stay responsive while someone else trains, and does training start and stop
+promptly while someone predicts? Two browser sessions, one app.
 
     python bench/responsiveness.py                                   # synthetic training data
     python bench/responsiveness.py --data ../shared/data/fer2013.csv.gz --json
+    python bench/responsiveness.py --busy 2                          # plus two CPU-bound processes
 
 Starts the app (the shipped model, copied to a temporary models folder so nothing in the repo
 changes) and opens two independent sessions in Debian's headless chromium:
 
 1. Session B uploads photos on the Predict page, alternating a selfie and a five-face group photo,
    and times each upload until its result is on screen: the baseline.
-2. Session A starts a training run on the Train page (the form's defaults: vgg_fer_s, batch 128).
+2. Session A starts a training run on the Train page (the form's defaults: vgg_fer_s, batch 128)
+   and times Start until the page shows a finished batch.
 3. While that run is training, session B repeats the same uploads: the latency under load.
-4. Session A stops the run.
+4. Session A presses Stop and times it until the batch counter stops moving (training halted)
+   and until the page says the run stopped (the best epoch saved and measured for its card).
 
-Both figures come from the same run on the same machine, so their ratio is what to compare.
+``--busy N`` starts N processes that spin on the CPU at normal priority for the whole run: a
+busy machine, where a training thread at low priority used to starve.
+All figures come from the same run on the same machine, so their ratios are what to compare.
 """
 
 from __future__ import annotations
@@ -78,10 +84,35 @@ def summary(values: list[float]) -> dict:
             "max_s": round(ordered[-1], 3)}
 
 
-def measure(data: Path | None, uploads: int) -> dict:
+def busy_processes(count: int) -> list:
+    """``count`` processes spinning on the CPU at normal priority (stopped by the caller)."""
+    import subprocess
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def time_stop(page, name: str) -> tuple[float, float]:
+    """Press Stop; seconds until the batch counter stops moving, and until the page says the run stopped."""
+    counter = page.get_by_text(re.compile(r"epoch \d+/\d+, batch \d+/\d+")).first
+    pressed = time.monotonic()
+    page.get_by_role("button", name="Stop after this batch").click()
+    last_text, last_change = counter.inner_text(), pressed
+    stopped = page.get_by_text(f"{name}: stopped", exact=True)
+    while stopped.count() == 0:
+        if time.monotonic() - pressed > 600:
+            raise TimeoutError("the run did not stop within 10 minutes")
+        text = counter.inner_text() if counter.count() else last_text
+        if text != last_text:
+            last_text, last_change = text, time.monotonic()
+        page.wait_for_timeout(200)
+    return last_change - pressed, time.monotonic() - pressed
+
+
+def measure(data: Path | None, uploads: int, busy: int = 0) -> dict:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="fer-responsiveness-"))
+    spinners = []
     try:
         models = work / "models"
         models.mkdir()
@@ -90,6 +121,7 @@ def measure(data: Path | None, uploads: int) -> dict:
         dataset = data.resolve() if data else synthetic_dataset(work / "synthetic.csv.gz")
         photos = build_photos(work)
         env = {"FER_MODELS_DIR": str(models), "FER_DATA": str(dataset), "FER_CACHE_DIR": str(work / "cache")}
+        spinners = busy_processes(busy)
         with running_app(env) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             predicting = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -103,21 +135,27 @@ def measure(data: Path | None, uploads: int) -> dict:
             training.goto(url)
             training.get_by_role("link", name="Train").click()
             training.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+            started = time.monotonic()
             training.get_by_role("button", name="Start training").click()
-            batches = training.get_by_text(re.compile(r"epoch \d+/\d+, batch \d+/\d+")).first
-            batches.wait_for(timeout=300_000)  # the run is past loading and building: batches are running
-            started_at = batches.inner_text()
+            first_batch = training.get_by_text(re.compile(r"epoch 1/\d+, batch [1-9]\d*/\d+")).first
+            first_batch.wait_for(timeout=300_000)
+            first_batch_s = time.monotonic() - started
+            started_at = first_batch.inner_text()
             during = time_uploads(predicting, photos, uploads)
-            still_training = training.get_by_text("my_model.keras: running").count() > 0
-            progress = f"{started_at} -> {batches.inner_text()}"
-            training.get_by_role("button", name="Stop after this batch").click()
-            training.get_by_text("my_model.keras: st", exact=False).first.wait_for(timeout=300_000)
+            still_training = training.get_by_text("my_model.keras: training").count() > 0
+            counter = training.get_by_text(re.compile(r"epoch \d+/\d+, batch \d+/\d+")).first
+            progress = f"{started_at} -> {counter.inner_text()}"
+            halted_s, stopped_s = time_stop(training, "my_model.keras")
             browser.close()
     finally:
+        for spinner in spinners:
+            spinner.kill()
         shutil.rmtree(work, ignore_errors=True)
-    return {"dataset": str(data) if data else "synthetic (6,000 random faces)",
+    return {"dataset": str(data) if data else "synthetic (6,000 random faces)", "busy_processes": busy,
             "predict_alone": summary(baseline), "predict_while_training": summary(during),
             "median_ratio": round(statistics.median(during) / statistics.median(baseline), 2),
+            "start_to_first_batch_s": round(first_batch_s, 2), "stop_to_halt_s": round(halted_s, 2),
+            "stop_to_stopped_s": round(stopped_s, 2),
             "training_still_running_after_uploads": still_training, "training_progress_seen": progress}
 
 
@@ -125,11 +163,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, help="FER2013 CSV for the training session (default: synthetic)")
     parser.add_argument("--uploads", type=int, default=10, help="timed uploads per phase (default 10)")
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes to run alongside (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
-    result = measure(args.data, args.uploads)
+    result = measure(args.data, args.uploads, args.busy)
     if args.json:
         print(json.dumps(result))
         return
@@ -140,6 +179,9 @@ def main() -> None:
         print(f"| {label} | {row['median_s']:.2f} s | {row['p90_s']:.2f} s | {row['max_s']:.2f} s |")
     print(f"median ratio (training / alone): {result['median_ratio']:.2f}x; "
           f"training still running after the uploads: {result['training_still_running_after_uploads']}")
+    print(f"Start to the first batch on screen: {result['start_to_first_batch_s']:.1f} s; Stop to the last "
+          f"batch: {result['stop_to_halt_s']:.1f} s; Stop to 'stopped' (best epoch saved and measured): "
+          f"{result['stop_to_stopped_s']:.1f} s; busy processes alongside: {result['busy_processes']}")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@ import csv
 import gzip
 import lzma
 import hashlib
-import io
+import itertools
 import os
 import tempfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -98,6 +99,22 @@ def find_datasets(repo_root: Path) -> list[Path]:
     return [p for p in dict.fromkeys(candidates) if p.exists()]
 
 
+def dataset_folders(repo_root: Path) -> list[Path]:
+    """The folders an operator put datasets in: ``$FER_DATA`` (or its folder), ``data/`` in the repo,
+    ``../shared/data``; a hosted app accepts typed paths only inside these."""
+    folders = [repo_root / "data", repo_root.parent / "shared" / "data"]
+    if os.environ.get("FER_DATA"):
+        configured = Path(os.environ["FER_DATA"])
+        folders.insert(0, configured if configured.is_dir() else configured.parent)
+    return [folder.resolve() for folder in folders]
+
+
+def is_inside(path: Path, folders: list[Path]) -> bool:
+    """Whether ``path`` (links resolved) lies inside one of ``folders``."""
+    resolved = path.expanduser().resolve()
+    return any(resolved == folder or folder in resolved.parents for folder in folders)
+
+
 def default_cache_dir() -> Path:
     """Where parsed datasets are cached: ``$FER_CACHE_DIR`` or ``~/.cache/fer_core``."""
     return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer_core")
@@ -155,43 +172,72 @@ def content_fingerprint(images: np.ndarray, labels: np.ndarray, splits: np.ndarr
 
 # --------------------------------------------------------------------------- CSV
 
-def _open_text(path: Path) -> io.TextIOBase:
-    """Open a CSV as text, transparently un-gzipping or un-xz-ing it (detected by magic bytes, not name)."""
+def _open_binary(path: Path):
+    """Open a CSV as bytes, un-gzipping or un-xz-ing it as it is read (detected by magic bytes, not name)."""
     with open(path, "rb") as handle:
         magic = handle.read(6)
     if magic[:2] == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="strict", newline="")
-    if magic == b"\xfd7zXZ\x00":  # xz packs FER2013 a third smaller than gzip (see tools/device/)
-        return io.TextIOWrapper(lzma.open(path, "rb"), encoding="utf-8", errors="strict", newline="")
+        return gzip.open(path, "rb")
+    if magic == b"\xfd7zXZ\x00":  # xz packs FER2013 a third smaller than gzip
+        return lzma.open(path, "rb")
     if path.suffix in (".gz", ".xz"):
         raise DatasetError(f"{path}: the name ends in {path.suffix} but the file is not "
                            f"{'gzip' if path.suffix == '.gz' else 'xz'}-compressed")
-    return open(path, encoding="utf-8", errors="strict", newline="")
+    return open(path, "rb")
 
 
-def _read_text(path: Path) -> str:
+def _lines(path: Path, limits: Limits) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every line, decompressed while it is read, so memory stays bounded:
+    a line longer than ``limits.max_line_bytes`` or a file past ``limits.max_dataset_bytes`` once
+    decompressed (a decompression bomb) is refused at once, naming the limit."""
+    total = 0
+    with _open_binary(path) as stream:
+        for number in itertools.count(1):
+            try:
+                raw = stream.readline(limits.max_line_bytes + 1)
+            except (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError) as error:
+                raise DatasetError(f"{path}: the compressed stream is cut short or corrupt ({error}); "
+                                   "download the file again") from None
+            if not raw:
+                return
+            total += len(raw)
+            if total > limits.max_dataset_bytes:
+                raise DatasetError(f"{path}: more than {limits.max_dataset_bytes / 1e6:,.0f} MB once decompressed "
+                                   f"(the limit on a dataset; FER2013 is 301 MB); stopped reading at line {number:,}")
+            if len(raw) > limits.max_line_bytes:
+                raise DatasetError(f"{path}, line {number:,}: longer than {limits.max_line_bytes:,} bytes (the "
+                                   "limit on one line; a FER2013 row is about 9 KB); not a FER2013 CSV")
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DatasetError(f"{path}, line {number:,}: not text (byte {error.start} is not UTF-8); "
+                                   "expected a FER2013 CSV with columns emotion,pixels[,Usage]") from None
+
+
+def _fields(path: Path, number: int, line: str) -> list[str]:
+    """The CSV fields of one line (FER2013 rows never span lines)."""
     try:
-        with _open_text(path) as handle:
-            return handle.read()
-    except (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError) as error:
-        raise DatasetError(f"{path}: the compressed stream is cut short or corrupt ({error}); "
-                           "download the file again") from None
-    except UnicodeDecodeError as error:
-        raise DatasetError(f"{path}: not a text CSV (byte {error.start} is not UTF-8); expected "
-                           "a FER2013 CSV with columns emotion,pixels[,Usage]") from None
+        return next(csv.reader([line]), [])
+    except csv.Error as error:
+        raise DatasetError(f"{path}, line {number:,}: not a CSV line ({error})") from None
 
 
 def _parse_csv(path: Path, *, skip_bad_rows: bool, limits: Limits) -> Dataset:
-    text = _read_text(path)
-    if not text.strip():
+    lines = _lines(path, limits)
+    header: list[str] = []
+    for number, line in lines:
+        if line.strip():
+            if any(ord(character) < 9 for character in line):
+                raise DatasetError(f"{path}: not a text CSV (line {number} holds binary data); expected a "
+                                   "FER2013 CSV with columns emotion,pixels[,Usage]")
+            header = [name.strip().lower() for name in _fields(path, number, line)]
+            break
+    else:
         raise DatasetError(f"{path}: the file is empty; expected a header line 'emotion,pixels,Usage'")
-    reader = csv.reader(io.StringIO(text))
-    header = [name.strip().lower() for name in next(reader)]
-    if "emotion" not in header or "pixels" not in header:
-        raise DatasetError(
-            f"{path}, line 1: expected a header with columns 'emotion' and 'pixels' (and optionally "
-            f"'Usage'), found {', '.join(repr(h) for h in header) or 'nothing'}"
-        )
+    if "emotion" not in header or "pixels" not in header:  # not a dataset: its content is not quoted back
+        raise DatasetError(f"{path}, line {number}: expected a header with columns 'emotion' and 'pixels' "
+                           f"(and optionally 'Usage'); this line has {len(header):,} other field"
+                           f"{'s' if len(header) != 1 else ''}, so the file is not a FER2013 CSV")
     emotion_col, pixels_col = header.index("emotion"), header.index("pixels")
     usage_col = header.index("usage") if "usage" in header else None
 
@@ -199,14 +245,15 @@ def _parse_csv(path: Path, *, skip_bad_rows: bool, limits: Limits) -> Dataset:
     labels: list[int] = []
     splits: list[str] = []
     skipped: Counter[str] = Counter()
-    for line_number, row in enumerate(reader, start=2):
-        if not row or (len(row) == 1 and not row[0].strip()):
+    for line_number, line in lines:
+        if not line.strip():
             continue  # blank line, e.g. a trailing newline
         if len(images) >= limits.max_dataset_rows:
             raise DatasetError(f"{path}, line {line_number}: more than {limits.max_dataset_rows:,} rows "
                                "(the limit on dataset rows); FER2013 has 35,887")
         try:
-            label, pixels, usage = _parse_row(row, len(header), emotion_col, pixels_col, usage_col)
+            label, pixels, usage = _parse_row(_fields(path, line_number, line), len(header), emotion_col,
+                                              pixels_col, usage_col)
         except ValueError as problem:
             if not skip_bad_rows:
                 raise DatasetError(f"{path}, line {line_number}: {problem}") from None
@@ -231,7 +278,7 @@ def _parse_row(row: list[str], width: int, emotion_col: int, pixels_col: int,
         raise ValueError(f"expected {width} fields, found {len(row)}")
     raw_label = row[emotion_col].strip()
     if not raw_label.lstrip("-").isdigit():
-        raise ValueError(f"emotion {raw_label!r} is not a whole number; expected 0..{NUM_CLASSES - 1}")
+        raise ValueError(f"emotion {raw_label[:12]!r} is not a whole number; expected 0..{NUM_CLASSES - 1}")
     label = int(raw_label)
     if not 0 <= label < NUM_CLASSES:
         raise ValueError(f"emotion {label} is outside 0..{NUM_CLASSES - 1}")
@@ -248,7 +295,7 @@ def _parse_row(row: list[str], width: int, emotion_col: int, pixels_col: int,
         raise ValueError(f"pixel value {bad} is outside 0..255")
     usage = "Training" if usage_col is None else row[usage_col].strip()
     if usage not in KNOWN_USAGES:
-        raise ValueError(f"Usage {usage!r} is unknown; expected one of {', '.join(KNOWN_USAGES)}")
+        raise ValueError(f"Usage {usage[:20]!r} is unknown; expected one of {', '.join(KNOWN_USAGES)}")
     return label, values.astype(np.uint8), usage
 
 

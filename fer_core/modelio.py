@@ -11,6 +11,9 @@ from typing import Any
 
 from .errors import ModelError
 from .labels import INPUT_SHAPE, NUM_CLASSES
+from .limits import DEFAULT_LIMITS, Limits
+
+MAX_CARD_BYTES = 20_000_000  # a model card (the shipped one: 0.2 MB)
 
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
@@ -36,6 +39,7 @@ def load_keras_model(path: str | os.PathLike):
     if path.suffix.lower() != ".keras" or not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras .keras model file (expected a zip archive written by "
                          "model.save('name.keras'))")
+    check_archive_sizes(path)
     from .quiet import import_keras
 
     keras = import_keras()  # only now: refusing a wrong file should not wait for TensorFlow
@@ -50,6 +54,24 @@ def load_keras_model(path: str | os.PathLike):
     if weights_dtype(model) != "float32":  # stored in 16 bits to save space; computed in float32
         model = with_weights_dtype(model, "float32")
     return model
+
+
+def check_archive_sizes(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a ``.keras`` archive whose members would unpack past the limits (a zip bomb), before
+    Keras reads any of it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelError(f"{path}: not a readable .keras archive ({error})") from None
+    total = sum(member.file_size for member in members)
+    config = sum(member.file_size for member in members if member.filename == "config.json")
+    if total > limits.max_model_bytes or len(members) > 1000:
+        raise ModelError(f"{path}: unpacks to {total / 1e6:,.0f} MB in {len(members)} files, over the "
+                         f"{limits.max_model_bytes / 1e6:,.0f} MB limit for a model; refused")
+    if config > limits.max_model_config_bytes:
+        raise ModelError(f"{path}: its config.json unpacks to {config / 1e6:,.0f} MB, over the "
+                         f"{limits.max_model_config_bytes / 1e6:,.0f} MB limit; refused")
 
 
 def check_contract(model, where: str | os.PathLike) -> None:
@@ -147,6 +169,9 @@ def read_card(model_path: str | os.PathLike) -> dict:
     path = card_path(model_path)
     if not path.exists():
         return {}
+    if path.stat().st_size > MAX_CARD_BYTES:
+        raise ModelError(f"{path}: {path.stat().st_size / 1e6:,.0f} MB is over the "
+                         f"{MAX_CARD_BYTES / 1e6:,.0f} MB limit for a model card")
     try:
         card = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -95,12 +95,16 @@ def _parse_bool(text: str) -> bool:
 
 def _run_train(args) -> int:
     from .data import load_dataset
-    from .trainer import TrainConfig, train
+    from .runs import RunFolder, default_run_dir
+    from .trainer import TrainConfig, check_can_start, train
 
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
     config = TrainConfig(**given)
     if args.resume or args.finalize:
         config = _recorded_config(args, config, given)
+    out = Path(args.out)
+    check_can_start(RunFolder(Path(args.run_dir) if args.run_dir else default_run_dir(out, config.arch)), out,
+                    resume=args.resume or args.finalize, overwrite=args.overwrite)  # before minutes of loading
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
     _report_skipped(data)
     stop = threading.Event()
@@ -151,6 +155,12 @@ def _recorded_config(args, config, given: dict):
     return TrainConfig.from_dict({**run.config, **given})
 
 
+def _warn(predictor) -> None:
+    """Say on stderr why the predictor runs slower than it should (a damaged LiteRT file)."""
+    if predictor.warning:
+        print(f"warning: {predictor.warning}", file=sys.stderr)
+
+
 def _report_skipped(data) -> None:
     if data.skipped:
         detail = ", ".join(f"{count} {why}" for why, count in data.skipped.items())
@@ -162,6 +172,7 @@ def _run_evaluate(args) -> int:
     from .predict import Predictor, PredictorConfig
 
     predictor = Predictor.load(args.model, PredictorConfig(engine=args.engine))
+    _warn(predictor)
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
     _report_skipped(data)
     subset = data.subset(args.split)
@@ -209,6 +220,7 @@ def _run_predict(args) -> int:
     from .predict import Predictor
 
     predictor = Predictor.load(args.model)
+    _warn(predictor)
     target = Path(args.image)
     if target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file()):
         return _run_batch(args, predictor)

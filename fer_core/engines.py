@@ -58,8 +58,9 @@ class KerasEngine:
 
     name = "keras"
 
-    def __init__(self, model):
+    def __init__(self, model, warning: str = ""):
         self.model = model
+        self.warning = warning  # why the faster LiteRT engine is not the one running, when it should be
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return np.asarray(self.model(x, training=False))
@@ -153,18 +154,34 @@ def open_engine(model_path: str | os.PathLike, card: dict, engine: str = "auto")
     from .modelio import check_card, load_keras_model
 
     check_card(card, model_path)
+    warning = ""
     if engine in ("auto", "litert"):
         lite = matching_litert_file(model_path, card)
         if lite is not None and litert_available():
-            return LiteRTEngine(lite)
-        if engine == "litert":
+            try:
+                verify_litert_file(lite, card)
+                return LiteRTEngine(lite)
+            except ModelError as error:
+                if engine == "litert":
+                    raise
+                warning = f"{error}; predicting with the Keras model instead (slower)"
+        elif engine == "litert":
             why = ("ai-edge-litert is not installed" if not litert_available() else
                    f"no up-to-date {litert_path_for(model_path).name}; run python -m fer_core export "
                    f"--model {model_path}")
             raise ModelError(f"{model_path}: cannot use the LiteRT engine: {why}")
     model = load_keras_model(model_path)
     check_card(card, model_path, model)
-    return KerasEngine(model)
+    return KerasEngine(model, warning)
+
+
+def verify_litert_file(path: Path, card: dict) -> None:
+    """ModelError unless the ``.tflite`` file has the SHA-256 its export recorded (a damaged or
+    altered file is never run); an export that recorded none is taken as it is."""
+    recorded = (card.get("litert") or {}).get("tflite_sha256")
+    if recorded and recorded != file_sha256(path):
+        raise ModelError(f"{path}: the file does not match the SHA-256 recorded at export (damaged or "
+                         "changed since)")
 
 
 def export_litert(model_path: str | os.PathLike, config: ExportConfig = ExportConfig(), data=None) -> dict:
@@ -198,8 +215,8 @@ def export_litert(model_path: str | os.PathLike, config: ExportConfig = ExportCo
         if difference > tolerance:
             raise ModelError(f"{model_path}: the LiteRT export differs from Keras by {difference:.2e} "
                              f"(> {tolerance:.0e}); not written")
-        record = {"file": target.name, "keras_sha256": file_sha256(model_path), "quantization": config.quantize,
-                  "max_difference": difference}
+        record = {"file": target.name, "keras_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(candidate),
+                  "quantization": config.quantize, "max_difference": difference}
         if quantized:
             record["accuracy"] = _compare_accuracy(KerasEngine(model), LiteRTEngine(candidate), faces, config.split)
             _refuse_accuracy_loss(record["accuracy"], model_path)

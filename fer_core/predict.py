@@ -92,6 +92,8 @@ class Predictor:
         self._keras_lock = threading.Lock()
         self._grad_cam = None
         self._warming: threading.Thread | None = None
+        self._counter_lock = threading.Lock()
+        self._in_flight = 0
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, config: PredictorConfig = PredictorConfig()) -> "Predictor":
@@ -102,6 +104,11 @@ class Predictor:
         model_path = Path(path) if path else DEFAULT_MODEL_PATH
         card = read_card(model_path)
         return cls(open_engine(model_path, card, config.engine), card, config, model_path)
+
+    @property
+    def warning(self) -> str:
+        """Why this predictor runs slower than it should (a damaged LiteRT file, say); '' when all is well."""
+        return getattr(self.engine, "warning", "")
 
     @property
     def engine_name(self) -> str:
@@ -141,6 +148,20 @@ class Predictor:
 
         At most ``limits.max_faces`` faces are classified; ``result.found`` counts all that were
         detected. ``name`` labels the image in error messages (default: its path, or "upload")."""
+        with self._counter_lock:
+            self._in_flight += 1
+        try:
+            return self._predict(image, whole_image_if_no_face=whole_image_if_no_face, name=name)
+        finally:
+            with self._counter_lock:
+                self._in_flight -= 1
+
+    @property
+    def busy_with(self) -> int:
+        """How many photos this predictor is working on or has waiting now (shared by every session)."""
+        return self._in_flight
+
+    def _predict(self, image, *, whole_image_if_no_face: bool, name: str | None) -> Faces:
         gray, boxes = self.detect(image, name=name)
         found = len(boxes)
         boxes = boxes[: self.config.limits.max_faces]

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .card_scores import CardOptions
-from .errors import FerError, TrainingError
+from .errors import FerError, StoppedBeforeFirstEpoch, TrainingError, one_line
 from .progress import Progress
+from .runs import summarize_run
 from .train_config import TrainConfig
 
 PROGRESS_INTERVAL_S = 0.25  # how often the child sends batch progress (epoch ends are always sent)
@@ -70,6 +71,7 @@ class TrainingJob:
     progress: Progress | None = None
     result: JobResult | None = None
     error: str | None = None
+    note: str | None = None  # how a run that was stopped ended, when it saved nothing
     stop_requested_at: float | None = None
     process: multiprocessing.process.BaseProcess | None = None
     reader: threading.Thread | None = None
@@ -87,7 +89,7 @@ class TrainingJob:
             return "stopping" if self.stop_requested_at is not None else "running"
         if self.error:
             return "failed"
-        return "stopped" if self.result and self.result.stopped_by_request else "finished"
+        return "stopped" if self.note or (self.result and self.result.stopped_by_request) else "finished"
 
     def stop(self) -> None:
         """Ask the run to stop after the current batch; the best epoch is still saved."""
@@ -125,6 +127,12 @@ class JobManager:
                                     "one training job runs at a time")
             if out_path.exists() and not overwrite and not resume:  # train() checks a continued run's own file
                 raise TrainingError(f"{out_path.name} exists; choose another name or tick 'replace'")
+            if not resume and not overwrite:
+                previous = summarize_run(run_dir)
+                if previous is not None and not previous.finished:
+                    raise TrainingError(f"an unfinished run is called {run_dir.name} ({previous.describe()}); "
+                                        "continue it under Unfinished runs, choose another name, or tick "
+                                        "'replace' to start over")
             job = TrainingJob(owner, config, out_path)
             messages = self._context.Queue()
             job._stop_event = self._context.Event()
@@ -161,6 +169,10 @@ def _follow(job: TrainingJob, messages) -> None:
             job.progress = payload
         elif kind == "result":
             job.result = payload
+            job.process.join(timeout=30)
+            return
+        elif kind == "stopped":
+            job.note = payload
             job.process.join(timeout=30)
             return
         elif kind == "error":
@@ -212,9 +224,11 @@ def train_in_child(config: TrainConfig, data_path: str, out_path: str, run_dir: 
         result = train(config, data, [report], out_path=out_path, run_dir=run_dir, overwrite=overwrite,
                        resume=resume, stop_event=stop_event, card_options=card_options)
         messages.put(("result", JobResult(result.model_path, result.card, result.stopped_by_request, result.seconds)))
+    except StoppedBeforeFirstEpoch as stopped:
+        messages.put(("stopped", str(stopped)))
     except FerError as error:
         messages.put(("error", str(error)))
     except MemoryError:
         messages.put(("error", "training ran out of memory; train on fewer faces or with a smaller batch"))
     except Exception as error:  # the job must report, never die silently
-        messages.put(("error", f"training failed: {type(error).__name__}: {error}"))
+        messages.put(("error", one_line(f"training failed: {type(error).__name__}: {error}")))

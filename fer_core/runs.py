@@ -54,8 +54,13 @@ class RunFolder:
         if holder is not None:
             raise TrainingError(f"{self.run_dir}: process {holder} is training this run now; wait for it to "
                                 f"finish or stop it first (if it is not training, delete {self.lock_file})")
-        self.lock_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                              "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        try:
+            self.lock_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                                  "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        except OSError as error:  # a full disk, a read-only or vanished folder
+            self.lock_file.unlink(missing_ok=True)
+            raise TrainingError(f"{self.run_dir}: cannot write to the run folder "
+                                f"({error.strerror or error}); free space or choose another folder") from None
         try:
             yield self
         finally:

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from .data import Dataset
-from .errors import ModelError, TrainingError
+from .errors import ModelError, StoppedBeforeFirstEpoch, TrainingError
 from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from .progress import Progress, ProgressCallback
-from .runs import RunFolder, default_run_dir, run_writes_to
+from .runs import RunFolder, default_run_dir, run_writes_to, summarize_run
 from .card_scores import CardOptions
 from .train_config import TrainConfig
 
@@ -272,15 +272,31 @@ def train(
     ``card_options`` says what is measured for the model card afterwards (scoring every training
     face and calibrating take longer than a short run's training)."""
     out = Path(out_path) if out_path else None
-    if out is not None:
-        if out.suffix != ".keras":
-            raise TrainingError(f"{out}: the output must be a .keras file")
-        _check_writable(out.parent)
     run = RunFolder(Path(run_dir) if run_dir else default_run_dir(out, config.arch))
+    check_can_start(run, out, resume=resume, overwrite=overwrite)
+    if out is not None:
+        _check_writable(out.parent)
     _check_writable(run.run_dir)
     with run.claimed():
         return _train_in(run, config, data, list(callbacks), out=out, resume=resume, overwrite=overwrite,
                          stop_event=stop_event, card_options=card_options)
+
+
+def check_can_start(run: RunFolder, out: Path | None, *, resume: bool, overwrite: bool) -> None:
+    """Refuse, before any data is read or folder made, a run that would replace a model without
+    ``overwrite`` or start afresh over another run's unfinished checkpoints."""
+    if out is not None and out.suffix != ".keras":
+        raise TrainingError(f"{out}: the output must be a .keras file")
+    if resume or overwrite:
+        return  # a continued run may replace its own model; _train_in checks that
+    if out is not None and out.exists():
+        raise TrainingError(f"{out}: a model with this name exists; choose another name or pass "
+                            "overwrite=True (--overwrite) to replace it")
+    previous = summarize_run(run.run_dir)
+    if previous is not None and not previous.finished:
+        raise TrainingError(f"{run.run_dir}: holds an unfinished run ({previous.describe()}); continue it with "
+                            "--resume (Continue on the Train page), or pass --overwrite to start over and "
+                            "delete its checkpoints")
 
 
 def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: list[ProgressCallback], *,
@@ -290,7 +306,7 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
     import keras
 
     from .keras_progress import KerasProgressBridge
-    from .modelio import save_model_with_card
+    from .modelio import check_archive_sizes, save_model_with_card
 
     previous = run.load()
     continuing = bool(resume and previous)
@@ -320,6 +336,7 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
         if continuing:
             from . import augment  # noqa: F401  (registers RandomAffine for the checkpoint)
 
+            check_archive_sizes(run.run_dir / previous["checkpoint"])
             training_model = keras.models.load_model(run.run_dir / previous["checkpoint"], safe_mode=True)
             state = {**previous, "config": asdict(config)}
         else:
@@ -367,6 +384,9 @@ def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, callbacks: lis
                                     f"{saved} finished epochs are kept there; free space and continue with "
                                     "--resume") from None
         if not run.best_file.exists():
+            if bridge.stopped_by_request or (stop_event and stop_event.is_set()):
+                raise StoppedBeforeFirstEpoch("stopped before the first epoch finished, so there is no model "
+                                              "to save; start again and let one epoch finish")
             raise TrainingError("training stopped before the first epoch finished; nothing was saved")
         best_training_model = keras.models.load_model(run.best_file, safe_mode=True)
     finally:

@@ -55,6 +55,8 @@ def job_panel() -> None:
             current.stop()
     if current.error:
         st.error(current.error)
+    if current.note:
+        st.info(current.note)
     if current.result is not None and current.result.model_path:
         card = current.result.card
         metrics = card["metrics"][card["validation_split"]]

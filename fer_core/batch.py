@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .errors import FerError, ImageError
-from .images import SUPPORTED_SUFFIXES
+from .images import SUPPORTED_SUFFIXES, claimed_pixels
 from .labels import EMOTIONS
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -50,6 +51,14 @@ class BatchRow:
 
 
 CSV_COLUMNS = list(BatchRow("", None, None, "", None).to_record())
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet would run as a formula (OWASP)
+
+
+def spreadsheet_safe(record: dict) -> dict:
+    """The record with every text cell that a spreadsheet would read as a formula prefixed with ``'``
+    (a file named ``=cmd|' /C calc'!A0.jpg`` stays a name); numbers are left as they are."""
+    return {key: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+            for key, value in record.items()}
 
 
 def _is_image_name(name: str) -> bool:
@@ -122,11 +131,28 @@ def _too_large(label: str, size: int, limits: Limits) -> ImageError:
 
 def label_photos(predictor, photos: Iterable[tuple[str, bytes | FerError]],
                  on_photo: Callable[[int, str], None] | None = None) -> Iterator[BatchRow]:
-    """Rows for every face of every photo, in order; ``on_photo(done, name)`` after each photo."""
+    """Rows for every face of every photo, in order; ``on_photo(done, name)`` after each photo.
+
+    The batch has a budget of pixels (``limits.max_batch_pixels``, read from each photo's header
+    before it is decoded) and optionally of time (``limits.max_batch_seconds``): the photos past
+    either get a row saying why they were not labelled, at no cost."""
+    limits = predictor.config.limits
+    deadline = time.monotonic() + limits.max_batch_seconds if limits.max_batch_seconds else None
+    pixels_spent = 0
     for done, (name, data) in enumerate(photos, start=1):
+        pixels = 0 if isinstance(data, FerError) else claimed_pixels(data)
+        if pixels > limits.max_image_pixels:
+            pixels = 0  # refused before decoding, with its own message
         if isinstance(data, FerError):
             yield BatchRow(name, None, None, UNREADABLE, None, error=str(data))
+        elif pixels_spent + pixels > limits.max_batch_pixels:
+            yield BatchRow(name, None, None, UNREADABLE, None,
+                           error=f"not labelled: the batch reached its limit of {limits.max_batch_pixels:,} pixels")
+        elif deadline is not None and time.monotonic() > deadline:
+            yield BatchRow(name, None, None, UNREADABLE, None,
+                           error=f"not labelled: the batch reached its time limit of {limits.max_batch_seconds:.0f} s")
         else:
+            pixels_spent += pixels
             try:
                 faces = predictor.predict(data, name=name)
             except FerError as error:
@@ -165,7 +191,7 @@ def write_csv(rows: Iterable[BatchRow], path: str | os.PathLike) -> Counter:
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
             writer.writeheader()
             for row in rows:
-                writer.writerow(row.to_record())
+                writer.writerow(spreadsheet_safe(row.to_record()))
                 counts[row.label] += 1
         os.replace(partial, target)
     except OSError as error:

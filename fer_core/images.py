@@ -55,6 +55,16 @@ def load_rgb(image, *, limits: Limits = DEFAULT_LIMITS, name: str | None = None)
     return _pil_to_rgb(opened, label, limits)
 
 
+def claimed_pixels(data: bytes) -> int:
+    """Width x height as the image's header states it, without decoding (0 when unreadable)."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+    except Exception:  # noqa: BLE001  unreadable here: decoding it reports the problem
+        return 0
+    return int(width) * int(height)
+
+
 def _check_bytes(size: int, label: str, limits: Limits) -> None:
     if size == 0:
         raise ImageError(f"{label}: the file is empty (0 bytes)")

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from fer_core.batch import NO_FACE, UNREADABLE, label_photos, summarize, thumbnail_data_url, zip_photos
+from fer_core.batch import (NO_FACE, UNREADABLE, label_photos, spreadsheet_safe, summarize, thumbnail_data_url,
+                            zip_photos)
 from fer_core.errors import FerError
 from fer_core.images import SUPPORTED_SUFFIXES
 from fer_core.labels import EMOTIONS
@@ -86,5 +87,6 @@ for label, what in ((NO_FACE, "No face found in"), (UNREADABLE, "Could not read"
         with st.expander(f"{what} {len(missing)} photo{'s' if len(missing) != 1 else ''}"):
             for row in missing.itertuples():
                 st.markdown(f"- `{row.file}`" + (f": {row.error}" if row.error else ""))
-st.download_button("Download CSV (every photo, boxes included)", table.to_csv(index=False).encode(),
+download = pd.DataFrame.from_records([spreadsheet_safe(record) for record in records])
+st.download_button("Download CSV (every photo, boxes included)", download.to_csv(index=False).encode(),
                    file_name="expressions.csv", mime="text/csv", icon=":material/download:", key="batch_download")

@@ -39,9 +39,13 @@ if photo is None and not st.session_state.get("predict_use_example"):
     st.stop()
 name, photo_bytes = (photo.name, photo.getvalue()) if photo else (EXAMPLE_PHOTO.name, EXAMPLE_PHOTO.read_bytes())
 
+ahead = predictor.busy_with
+waiting = (f"Other visitors' photos are being labelled ({ahead} ahead of yours); yours is next in line..."
+           if ahead else "Finding faces...")
 try:
-    rgb = load_rgb(photo_bytes, name=name, limits=predictor.config.limits)
-    faces = predictor.predict(rgb)
+    with st.spinner(waiting, show_time=bool(ahead)):
+        rgb = load_rgb(photo_bytes, name=name, limits=predictor.config.limits)
+        faces = predictor.predict(rgb)
     if not faces:
         st.warning("No face found in this photo. Faces are found best when they look at the camera, upright "
                    "and not too small.")

@@ -9,7 +9,8 @@ import streamlit as st
 
 from fer_core import catalog
 
-from fer_core.data import Dataset, default_cache_dir, find_datasets, load_dataset
+from fer_core.data import Dataset, dataset_folders, default_cache_dir, find_datasets, is_inside, load_dataset
+from fer_core.errors import one_line
 from fer_core.jobs import JobManager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,19 +48,23 @@ def sidebar_model_picker(key: str) -> catalog.ModelEntry:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=3)
 def get_predictor(model_path: str, mtime: float):
     """A Predictor for ``model_path``; ``mtime`` makes a retrained file load afresh."""
-    from fer_core.predict import Predictor
+    from fer_core.limits import APP_LIMITS
+    from fer_core.predict import Predictor, PredictorConfig
 
-    return Predictor.load(model_path)
+    return Predictor.load(model_path, PredictorConfig(limits=APP_LIMITS))
 
 
 def photo_upload_mb(predictor) -> int:
     """The largest photo upload the Predict page takes, in MB (the predictor's limit)."""
-    return max(1, predictor.config.limits.max_upload_bytes // (1024 * 1024))
+    return max(1, predictor.config.limits.max_upload_bytes // 1_000_000)
 
 
 def predictor_for(path: Path):
-    """The cached Predictor of a model file."""
-    return get_predictor(str(path), path.stat().st_mtime)
+    """The cached Predictor of a model file (the sidebar warns when it runs slower than it should)."""
+    predictor = get_predictor(str(path), path.stat().st_mtime)
+    if predictor.warning:
+        st.sidebar.warning(predictor.warning, icon=":material/warning:")
+    return predictor
 
 
 @st.cache_data(show_spinner="Reading the dataset...", max_entries=2)
@@ -94,11 +99,27 @@ def dataset_picker(key: str) -> Path | None:
         if not typed:
             return None
         path = Path(typed).expanduser()
+        if not typed_paths_anywhere() and not is_inside(path, dataset_folders(REPO_ROOT)):
+            st.error("On a shared server, a typed path must lie in one of the dataset folders the operator set up "
+                     "(data/ in the app's folder, or FER_DATA); choose *Upload a file...* instead.")
+            return None
         if not path.exists():
-            st.error(f"{path}: no such file or folder")
+            st.error(f"{one_line(typed, 120)}: no such file or folder")
             return None
         return path
     return Path(choice)
+
+
+def typed_paths_anywhere() -> bool:
+    """Whether a typed dataset path may point anywhere: ``FER_TYPED_PATHS=anywhere`` or ``datasets``
+    decides; unset, only a visitor on this machine (localhost, by both address and URL) may."""
+    setting = os.environ.get("FER_TYPED_PATHS", "").lower()
+    if setting in ("anywhere", "datasets"):
+        return setting == "anywhere"
+    from urllib.parse import urlparse
+
+    host = urlparse(st.context.url or "").hostname or ""
+    return st.context.ip_address is None and host in ("localhost", "127.0.0.1", "::1", "")
 
 
 def uploads_dir() -> Path:

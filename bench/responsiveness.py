@@ -159,15 +159,92 @@ def measure(data: Path | None, uploads: int, busy: int = 0) -> dict:
             "training_still_running_after_uploads": still_training, "training_progress_seen": progress}
 
 
+def measure_sessions(sessions: int, uploads: int) -> dict:
+    """``sessions`` browser sessions upload photos at the same moment, ``uploads`` each; the seconds
+    from choosing each photo to its result, and, for comparison, what the predictor itself takes for
+    the same photos in this process (the rest is the browsers, Streamlit and waiting for a core)."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    from fer_core.predict import Predictor
+
+    work = Path(tempfile.mkdtemp(prefix="fer-sessions-"))
+    try:
+        models = work / "models"
+        models.mkdir()
+        for shipped in (REPO / "models").glob("default.*"):
+            shutil.copy(shipped, models / shipped.name)
+        photos = build_photos(work)
+        predictor = Predictor.load(models / "default.keras")
+        predictor.predict(photos[0][0])  # warm-up
+        compute = []
+        for index in range(2 * len(photos)):
+            started = time.monotonic()
+            predictor.predict(photos[index % len(photos)][0])
+            compute.append(time.monotonic() - started)
+
+        async def one_session(browser, url: str, number: int, latencies: list, waiting_seen: list) -> None:
+            page = await (await browser.new_context(viewport={"width": 1200, "height": 900})).new_page()
+            await page.goto(url)
+            await page.get_by_text("What does this face say?").wait_for(timeout=300_000)
+            for index in range(uploads):
+                photo, heading = photos[(number + index) % len(photos)]
+                started = time.monotonic()
+                await page.locator("input[type=file]").first.set_input_files(str(photo))
+                while True:  # note whether the page said the photo was queued while waiting for its result
+                    if await page.get_by_text("ahead of yours", exact=False).count():
+                        waiting_seen.append(number)
+                    if await page.get_by_text(heading, exact=True).count():
+                        break
+                    if time.monotonic() - started > 300:
+                        raise TimeoutError(f"session {number}: no result within 300 s")
+                    await page.wait_for_timeout(100)
+                latencies.append(time.monotonic() - started)
+
+        async def run(url: str) -> tuple[list, list, float]:
+            latencies, waiting_seen = [], []
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+                started = time.monotonic()
+                await asyncio.gather(*(one_session(browser, url, n, latencies, waiting_seen) for n in range(sessions)))
+                wall = time.monotonic() - started
+                await browser.close()
+            return latencies, waiting_seen, wall
+
+        env = {"FER_MODELS_DIR": str(models), "FER_CACHE_DIR": str(work / "cache")}
+        with running_app(env) as url:
+            latencies, waiting_seen, wall = asyncio.run(run(url))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"sessions": sessions, "uploads_each": uploads, "completed": len(latencies), "wall_s": round(wall, 1),
+            "upload_to_result": summary(latencies), "predictor_alone": summary(compute),
+            "sessions_told_they_were_queued": len(set(waiting_seen))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, help="FER2013 CSV for the training session (default: synthetic)")
     parser.add_argument("--uploads", type=int, default=10, help="timed uploads per phase (default 10)")
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes to run alongside (default 0)")
+    parser.add_argument("--sessions", type=int, default=0,
+                        help="instead: this many sessions upload at once, --uploads each (no training)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
+    if args.sessions:
+        result = measure_sessions(args.sessions, args.uploads)
+        if args.json:
+            print(json.dumps(result))
+            return
+        load, alone = result["upload_to_result"], result["predictor_alone"]
+        print(f"{result['sessions']} sessions x {result['uploads_each']} uploads: {result['completed']} completed "
+              f"in {result['wall_s']:.0f} s; upload to result median {load['median_s']:.2f} s, p90 "
+              f"{load['p90_s']:.2f} s, max {load['max_s']:.2f} s; the predictor alone takes "
+              f"{alone['median_s'] * 1000:.0f} ms a photo (median); {result['sessions_told_they_were_queued']} "
+              "sessions were told their photo was queued")
+        return
     result = measure(args.data, args.uploads, args.busy)
     if args.json:
         print(json.dumps(result))

@@ -282,7 +282,7 @@ def main() -> None:
 
 def print_table(result: dict) -> None:
     print(f"prediction engine: {result['engine']}  ({result['machine']})\n")
-    print(f"| path | fer_core median ms | p90 ms | seed median ms | seed p90 ms | speed-up | faces found (ours / seed) |")
+    print("| path | fer_core median ms | p90 ms | seed median ms | seed p90 ms | speed-up | faces found (ours / seed) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in result["rows"]:
         print(f"| {row['path']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['seed_median_ms']:.1f} | "

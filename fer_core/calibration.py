@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import apply_temperature, expected_calibration_error, predict_probabilities, reliability_bins
+from .evaluate import apply_temperature, expected_calibration_error, reliability_bins
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
 DEFAULT_UNCERTAIN_BELOW = 0.4  # used when a model card has no calibration

@@ -150,30 +150,3 @@ def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 1
     order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:k]
     return [{"row": int(i), "true": EMOTIONS[int(labels[i])], "predicted": EMOTIONS[int(predicted[i])],
              "confidence": float(probabilities[i, predicted[i]])} for i in order]
-
-
-def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, split: str = "", tta: bool = False,
-                   temperature: float = 1.0) -> Evaluation:
-    """Run ``model`` over uint8 faces (N x 48 x 48) and measure it against ``labels``."""
-    probabilities = predict_probabilities(model, images, tta=tta, temperature=temperature)
-    return metrics_from_probabilities(probabilities, labels, split=split, tta=tta, temperature=temperature)
-
-
-def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 12) -> list[dict]:
-    """The ``k`` wrong predictions made with the highest confidence: row, true, predicted, confidence."""
-    predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:k]
-    return [{"row": int(i), "true": EMOTIONS[int(labels[i])], "predicted": EMOTIONS[int(predicted[i])],
-             "confidence": float(probabilities[i, predicted[i]])} for i in order]
-
-
-def card_metrics(model, train, validation, *, train_name: str, val_name: str) -> dict:
-    """The metrics a model card holds, keyed by split: the training split, the validation split,
-    and the validation split with flip TTA (``train`` and ``validation`` have images and labels)."""
-    return {
-        train_name: evaluate_model(model, train.images, train.labels, split=train_name).to_dict(),
-        val_name: evaluate_model(model, validation.images, validation.labels, split=val_name).to_dict(),
-        f"{val_name} (flip TTA)": evaluate_model(model, validation.images, validation.labels, split=val_name,
-                                                 tta=True).to_dict(),
-    }

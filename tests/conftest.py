@@ -75,6 +75,22 @@ def tiny_model_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_litert_model_path(tmp_path_factory, tiny_model_path) -> Path:
+    """The tiny model with its float32 LiteRT export beside it: the command line predicts with it
+    without importing TensorFlow, as it does with the shipped model."""
+    import shutil
+
+    from fer_core.engines import export_litert
+
+    folder = tmp_path_factory.mktemp("litert_model")
+    model = folder / "tiny.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(tiny_model_path.with_suffix(".json"), model.with_suffix(".json"))
+    export_litert(model)
+    return model
+
+
+@pytest.fixture(scope="session")
 def astronaut_jpeg(tmp_path_factory) -> Path:
     """scikit-image's public-domain astronaut photo (one smiling face) as a JPEG file."""
     from PIL import Image

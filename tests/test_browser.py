@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from fer_core.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
-from fer_core.labels import EMOTIONS
 
 from conftest import REPO, SHARED_CSV, csv_text, synthetic_faces
 

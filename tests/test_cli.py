@@ -114,9 +114,9 @@ def test_finalize_writes_the_best_epoch_of_an_unfinished_run(tiny_csv, tmp_path,
     (["predict", "{tmp}/empty.jpg", "--model", "{model}"], "the file is empty (0 bytes)"),
     (["predict", "{tmp}/text.pdf", "--model", "{model}"], "supported: jpg"),
 ])
-def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_model_path, args, message):
-    _write_bad_inputs(tmp_path, tiny_model_path)
-    argv = [a.format(tmp=tmp_path, model=tiny_model_path) for a in args]
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_litert_model_path, args, message):
+    _write_bad_inputs(tmp_path, tiny_litert_model_path)
+    argv = [a.format(tmp=tmp_path, model=tiny_litert_model_path) for a in args]
     run = subprocess.run([sys.executable, "-m", "fer_core", *argv], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     assert run.returncode == 2

@@ -66,3 +66,13 @@ def test_a_second_job_is_refused_while_one_runs_and_a_failure_is_reported(tmp_pa
     assert failed.wait(120) and failed.status == "failed"
     assert "line 2: expected 2304 pixel values, found 3" in failed.error
 
+
+
+def test_a_stop_before_the_first_epoch_ends_as_stopped_with_a_note(tmp_path, tiny_csv):
+    manager = JobManager(QUICK)
+    job = manager.start("tester", TrainConfig(arch="tiny_cnn", epochs=5, batch_size=2, augment=False,
+                                              warmup_epochs=0), tiny_csv, tmp_path / "early.keras", tmp_path / "run")
+    job.stop()  # before the child has trained a batch: no epoch can finish
+    assert job.wait(60)
+    assert job.status == "stopped" and job.error is None and "before the first epoch finished" in job.note
+    assert not (tmp_path / "early.keras").exists()

@@ -1,21 +1,22 @@
 """Does the app's face crop frame a face the way FER2013 does? Accuracy through the detector.
 
-    python bench/framing.py --data ../shared/data/fer2013.csv.gz [--split PublicTest] [--json]
+    python bench/framing.py --data ../shared/data/fer2013.csv.gz [--detector yunet|haar] [--json]
 
 The model learnt FER2013's framing: 48 x 48 faces cut from photos by the dataset's authors. In
-the app, the Haar detector draws the box instead, and ``crop_face`` cuts it (with
-``DetectorConfig.margin`` of extra border). This bench turns each face of the split back into a
-"photo": upscaled 4x (bicubic) and padded by half its size on every side (edge pixels repeated,
-so the padding holds no second face). Then it runs the app's detector on it and reports
+the app, a detector draws the box instead, and the crop is a square around it, scaled and
+shifted by ``DetectorConfig.framing`` (and rotated so the eyes are level, with YuNet). This bench
+turns each face of the split back into a "photo": upscaled 4x (bicubic) and padded by half its
+size on every side (edge pixels repeated, so the padding holds no second face). Then it runs the
+detector on it and reports
 
-- how many faces the detector finds, and where its box lies relative to the FER2013 frame
-  (side as a fraction of the frame, centre offset);
+- how many faces the detector finds, and where the FER2013 frame lies relative to its box
+  (frame side over box side, and the frame centre's offset from the box centre): the framing
+  the app should use;
 - the accuracy (flip TTA, as the app) of the model on the original 48 x 48 faces and on the
-  detector's crops of the same faces, for several margins.
+  app's crops of the same faces, with the measured framing and a few around it.
 
-A margin that frames the face like the dataset loses the least accuracy. Outside the FER2013
-frame there is only repeated edge pixels, so large margins are penalised more than they would be
-on a real photo; the box geometry is the unbiased part of the answer.
+Outside the FER2013 frame there is only repeated edge pixels, so large crops are penalised more
+than they would be on a real photo; the box geometry is the unbiased part of the answer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -33,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from fer_core.data import load_dataset  # noqa: E402
-from fer_core.faces import crop_face  # noqa: E402
-from fer_core.predict import Predictor  # noqa: E402
+from fer_core.faces import DETECTORS, DetectorConfig, crop_detection  # noqa: E402
+from fer_core.predict import Predictor, PredictorConfig  # noqa: E402
 
-MARGINS = (-0.05, 0.0, 0.05, 0.1, 0.2)
+SCALES = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.2)  # crop sides tried around the framing, relative to it
 
 
 def as_photo(face: np.ndarray, scale: int, pad_fraction: float) -> tuple[np.ndarray, int]:
@@ -48,40 +50,48 @@ def as_photo(face: np.ndarray, scale: int, pad_fraction: float) -> tuple[np.ndar
 
 
 def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale: int = 4,
-            pad_fraction: float = 0.5, margins=MARGINS) -> dict:
-    """Detection rate, box geometry and accuracy with each margin (see the module docstring)."""
+            pad_fraction: float = 0.5, scales=SCALES) -> dict:
+    """Detection rate, box geometry and accuracy with each framing (see the module docstring)."""
     frame = images.shape[1] * scale
-    found, photos, boxes, pad = [], [], [], 0
+    config = predictor.config.detector
+    found, photos, detections, pad = [], [], [], 0
     for index, face in enumerate(images):
         photo, pad = as_photo(face, scale, pad_fraction)
-        detected = predictor.detector.detect(photo)
+        detected = predictor.detector.find(photo)
         if detected:
             found.append(index)
             photos.append(photo)
-            boxes.append(detected[0])
+            detections.append(detected[0])
     found = np.array(found, dtype=int)
-    box = np.array(boxes, dtype=float).reshape(-1, 4)
-    side = box[:, 2] / frame
-    centre_x = (box[:, 0] + box[:, 2] / 2 - pad) / frame - 0.5
-    centre_y = (box[:, 1] + box[:, 3] / 2 - pad) / frame - 0.5
+    box = np.array([d.box for d in detections], dtype=float).reshape(-1, 4)
+    side = np.maximum(box[:, 2], box[:, 3])
+    frame_over_box = frame / side
+    centre_x = (pad + frame / 2 - (box[:, 0] + box[:, 2] / 2)) / frame  # frame centre right of the box centre
+    centre_y = (pad + frame / 2 - (box[:, 1] + box[:, 3] / 2)) / frame  # ... and below it
     truth = labels[found]
 
     def accuracy(faces: np.ndarray) -> float:
         return float((predictor.probabilities(faces, tta=True).argmax(1) == truth).mean()) if len(faces) else 0.0
 
+    app_scale, app_shift = config.framing
     direct = accuracy(images[found])
-    through_detector = {f"{m:+.2f}": accuracy(np.stack([crop_face(p, b, m) for p, b in zip(photos, boxes)]))
-                        if len(found) else 0.0 for m in margins}
+    through_detector = {}
+    for relative in scales:
+        framing = replace(config, crop_scale=app_scale * (1 + relative), crop_shift=app_shift)
+        crops = np.stack([crop_detection(p, d, framing) for p, d in zip(photos, detections)]) if len(found) else []
+        through_detector[f"{relative:+.2f}"] = accuracy(crops) if len(found) else 0.0
     return {
+        "detector": config.kind,
         "faces": int(len(images)),
         "detected": int(len(found)),
-        "box_side_over_frame": {"median": float(np.median(side)), "q10": float(np.percentile(side, 10)),
-                                "q90": float(np.percentile(side, 90))} if len(found) else None,
-        "box_centre_offset": {"x": float(np.median(centre_x)), "y": float(np.median(centre_y))}
+        "frame_over_box_side": {"median": float(np.median(frame_over_box)),
+                                "q10": float(np.percentile(frame_over_box, 10)),
+                                "q90": float(np.percentile(frame_over_box, 90))} if len(found) else None,
+        "frame_centre_offset": {"x": float(np.median(centre_x)), "y": float(np.median(centre_y))}
         if len(found) else None,
         "accuracy_direct": direct,
         "accuracy_through_detector": through_detector,
-        "app_margin": predictor.config.detector.margin,
+        "app_framing": {"scale": app_scale, "shift": app_shift, "align": config.align},
     }
 
 
@@ -90,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="FER2013 CSV")
     parser.add_argument("--split", default="PublicTest")
     parser.add_argument("--model", default=None, help="default: the shipped model")
+    parser.add_argument("--detector", choices=DETECTORS, default=DetectorConfig().kind, help="default: the app's")
     parser.add_argument("--limit", type=int, default=0, help="only the first N faces (0: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -97,22 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     data = load_dataset(args.data).subset(args.split)
     images, labels = (data.images[: args.limit], data.labels[: args.limit]) if args.limit else \
         (data.images, data.labels)
-    result = measure(Predictor.load(args.model), images, labels)
+    predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector)))
+    result = measure(predictor, images, labels)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    side, centre = result["box_side_over_frame"], result["box_centre_offset"]
-    print(f"{args.split}: the detector found {result['detected']} of {result['faces']} faces "
-          f"(upscaled 4x, padded)")
+    side, centre = result["frame_over_box_side"], result["frame_centre_offset"]
+    print(f"{args.split}: {args.detector} found {result['detected']} of {result['faces']} faces "
+          f"({result['detected'] / max(result['faces'], 1):.1%}; upscaled 4x, padded)")
     if side:
-        print(f"box side / FER2013 frame: median {side['median']:.2f} (10-90%: {side['q10']:.2f}-{side['q90']:.2f}); "
-              f"centre offset x {centre['x']:+.3f}, y {centre['y']:+.3f} of the frame")
+        print(f"FER2013 frame side / box side: median {side['median']:.3f} (10-90%: {side['q10']:.2f}-{side['q90']:.2f}); "
+              f"frame centre from the box centre: x {centre['x']:+.3f}, y {centre['y']:+.3f} of the frame")
+    framing = result["app_framing"]
+    print(f"\nthe app's framing: side {framing['scale']:.3f} x the box, centre shifted {framing['shift']:+.3f} of "
+          f"the side, eyes levelled: {framing['align']}")
     print("\n| crop of the detected faces | accuracy (flip TTA) | vs the dataset's crop |\n| --- | ---: | ---: |")
     print(f"| the dataset's own 48x48 crop | {result['accuracy_direct']:.2%} | 1.000 |")
-    for margin, value in result["accuracy_through_detector"].items():
-        mark = " (the app)" if abs(float(margin) - result["app_margin"]) < 1e-9 else ""
+    for relative, value in result["accuracy_through_detector"].items():
+        mark = " (the app)" if abs(float(relative)) < 1e-9 else ""
         ratio = value / result["accuracy_direct"] if result["accuracy_direct"] else 0.0
-        print(f"| detector box, margin {margin}{mark} | {value:.2%} | {ratio:.3f} |")
+        print(f"| the app's framing, side {relative} {mark} | {value:.2%} | {ratio:.3f} |")
     return 0
 
 

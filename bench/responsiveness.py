@@ -4,6 +4,7 @@ promptly while someone predicts? Two browser sessions, one app.
     python bench/responsiveness.py                                   # synthetic training data
     python bench/responsiveness.py --data ../shared/data/fer2013.csv.gz --json
     python bench/responsiveness.py --busy 2                          # plus two CPU-bound processes
+    python bench/responsiveness.py --sessions 8 --uploads 5          # eight visitors upload at once
 
 Starts the app (the shipped model, copied to a temporary models folder so nothing in the repo
 changes) and opens two independent sessions in Debian's headless chromium:
@@ -19,6 +20,9 @@ changes) and opens two independent sessions in Debian's headless chromium:
 ``--busy N`` starts N processes that spin on the CPU at normal priority for the whole run: a
 busy machine, where a training thread at low priority used to starve.
 All figures come from the same run on the same machine, so their ratios are what to compare.
+
+``--sessions N`` measures something else: N sessions upload at the same moment (no training),
+with the predictor's own time per photo and the CPU seconds the server and the browsers used.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import shutil
 import statistics
@@ -159,6 +164,22 @@ def measure(data: Path | None, uploads: int, busy: int = 0) -> dict:
             "training_still_running_after_uploads": still_training, "training_progress_seen": progress}
 
 
+def cpu_seconds(match: str) -> float:
+    """CPU seconds (user + system) used so far by the processes whose command line contains ``match``
+    (Linux /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if match not in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def measure_sessions(sessions: int, uploads: int) -> dict:
     """``sessions`` browser sessions upload photos at the same moment, ``uploads`` each; the seconds
     from choosing each photo to its result, and, for comparison, what the predictor itself takes for
@@ -209,17 +230,22 @@ def measure_sessions(sessions: int, uploads: int) -> dict:
                 started = time.monotonic()
                 await asyncio.gather(*(one_session(browser, url, n, latencies, waiting_seen) for n in range(sessions)))
                 wall = time.monotonic() - started
+                browser_cpu.append(cpu_seconds("chromium"))  # before the browser closes
                 await browser.close()
             return latencies, waiting_seen, wall
 
         env = {"FER_MODELS_DIR": str(models), "FER_CACHE_DIR": str(work / "cache")}
         with running_app(env) as url:
+            server_before, browser_cpu = cpu_seconds("streamlit run"), []
             latencies, waiting_seen, wall = asyncio.run(run(url))
+            used = {"server_cpu_s": round(cpu_seconds("streamlit run") - server_before, 1),
+                    "browser_cpu_s": round(browser_cpu[0], 1)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"sessions": sessions, "uploads_each": uploads, "completed": len(latencies), "wall_s": round(wall, 1),
             "upload_to_result": summary(latencies), "predictor_alone": summary(compute),
-            "sessions_told_they_were_queued": len(set(waiting_seen))}
+            "sessions_told_they_were_queued": len(set(waiting_seen)), **used,
+            "predictor_cpu_s": round(statistics.median(compute) * len(latencies), 1)}
 
 
 def main() -> None:
@@ -244,6 +270,9 @@ def main() -> None:
               f"{load['p90_s']:.2f} s, max {load['max_s']:.2f} s; the predictor alone takes "
               f"{alone['median_s'] * 1000:.0f} ms a photo (median); {result['sessions_told_they_were_queued']} "
               "sessions were told their photo was queued")
+        print(f"CPU seconds during the run (2 cores x {result['wall_s']:.0f} s available): the app server "
+              f"{result['server_cpu_s']:.0f} (of which the predictor about {result['predictor_cpu_s']:.0f}), "
+              f"the browsers {result['browser_cpu_s']:.0f}")
         return
     result = measure(args.data, args.uploads, args.busy)
     if args.json:

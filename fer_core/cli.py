@@ -105,6 +105,7 @@ def _run_train(args) -> int:
     out = Path(args.out)
     check_can_start(RunFolder(Path(args.run_dir) if args.run_dir else default_run_dir(out, config.arch)), out,
                     resume=args.resume or args.finalize, overwrite=args.overwrite)  # before minutes of loading
+    import_keras()  # its start-up banners kept off stderr
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)
     _report_skipped(data)
     stop = threading.Event()
@@ -217,9 +218,10 @@ def _batch_progress(done: int, name: str) -> None:
 
 
 def _run_predict(args) -> int:
-    from .predict import Predictor
+    from .faces import DetectorConfig
+    from .predict import Predictor, PredictorConfig
 
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector)))
     _warn(predictor)
     target = Path(args.image)
     if target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file()):
@@ -389,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--explain-class", metavar="CLASS", help="explain this class instead of the predicted one")
     predict.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
     predict.add_argument("--whole-image", action="store_true", help="classify the whole picture when no face is found")
+    predict.add_argument("--detector", choices=("haar", "yunet"), default="haar",
+                         help="the face detector: OpenCV's Haar cascade (default) or YuNet (finds turned and "
+                              "small faces; crops aligned on the eyes)")
     predict.add_argument("--json", action="store_true", help='print {"faces": [...]} as JSON')
 
     calibrate = commands.add_parser("calibrate", help="fit the temperature (and the 'uncertain' threshold) of a model "
@@ -444,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "info", "export", "ensemble", "blur"):
+    if args.command in ("export", "ensemble", "blur"):
         import_keras()  # before anything else imports it, so its start-up banners stay off stderr
     runners = {"train": _run_train, "evaluate": _run_evaluate, "predict": _run_predict, "info": _run_info,
                "export": _run_export, "calibrate": _run_calibrate, "ensemble": _run_ensemble,

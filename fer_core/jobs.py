@@ -3,31 +3,33 @@
 The app keeps one ``JobManager`` per server (``st.cache_resource``), so every browser tab
 sees the same job: who started it, its latest progress, and its result or error.
 
-The job trains in a process of its own (``multiprocessing``'s spawn start), not a thread of
-the server: it gets a fresh Keras (no layer names or global state left over from the pages
+The job trains in a process of its own (``python -m fer_core.training_worker``), not a thread
+of the server: it gets a fresh Keras (no layer names or global state left over from the pages
 that ran before), a thread count of its own (by default one core fewer than the machine has,
-so predictions keep a core), and a Stop that cannot be starved by the server's work. Progress
-comes back over a queue, read by a thread of the server.
+so predictions keep a core), and a Stop that the server's work cannot starve. The two talk in
+JSON lines: the request and "stop" go down the child's stdin, progress and the outcome come
+back on its stdout, read by a thread of the server.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
-import queue
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .card_scores import CardOptions
-from .errors import FerError, StoppedBeforeFirstEpoch, TrainingError, one_line
+from .errors import TrainingError, one_line
 from .progress import Progress
 from .runs import summarize_run
 from .train_config import TrainConfig
 
-PROGRESS_INTERVAL_S = 0.25  # how often the child sends batch progress (epoch ends are always sent)
-STOP_GRACE_S = 10.0  # after a Stop, how long a job may take before its process is ended
+STOP_GRACE_S = 60.0  # after a Stop, how long a job may take before its process is ended
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def available_cores() -> int:
@@ -73,14 +75,15 @@ class TrainingJob:
     error: str | None = None
     note: str | None = None  # how a run that was stopped ended, when it saved nothing
     stop_requested_at: float | None = None
-    process: multiprocessing.process.BaseProcess | None = None
+    process: subprocess.Popen | None = None
     reader: threading.Thread | None = None
-    _stop_event: object = None  # the multiprocessing Event the child watches
+
+    ended: bool = False  # the child has reported its end (or died); its process may still be exiting
 
     @property
     def running(self) -> bool:
-        """True until the child has reported its end (or died) and the server has read it."""
-        return self.reader is not None and self.reader.is_alive()
+        """True until the child has reported its end (or died)."""
+        return not self.ended and self.reader is not None and self.reader.is_alive()
 
     @property
     def status(self) -> str:
@@ -95,14 +98,24 @@ class TrainingJob:
         """Ask the run to stop after the current batch; the best epoch is still saved."""
         if self.stop_requested_at is None:
             self.stop_requested_at = time.monotonic()
-        if self._stop_event is not None:
-            self._stop_event.set()
+            threading.Timer(STOP_GRACE_S, self._end_if_still_running).start()
+        try:
+            self.process.stdin.write("stop\n")
+            self.process.stdin.flush()
+        except (AttributeError, OSError, ValueError):  # the process has already gone
+            pass
+
+    def _end_if_still_running(self) -> None:
+        """A Stop ignored for a minute: end the process; the run folder keeps its finished epochs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job has ended; False if it is still running after ``timeout`` seconds."""
+        """Block until the job has ended and its process exited; False if it is still running after
+        ``timeout`` seconds."""
         if self.reader is not None:
             self.reader.join(timeout)
-        return not self.running
+        return not self.running and not (self.reader and self.reader.is_alive())
 
 
 class JobManager:
@@ -111,7 +124,6 @@ class JobManager:
     def __init__(self, settings: JobSettings = JobSettings()):
         self.settings = settings
         self._lock = threading.Lock()
-        self._context = multiprocessing.get_context("spawn")
         self.current: TrainingJob | None = None
 
     def start(self, owner: str, config: TrainConfig, data_path: Path, out_path: Path, run_dir: Path, *,
@@ -119,7 +131,8 @@ class JobManager:
         """Start training (or continue the run in ``run_dir``) on the dataset at ``data_path``.
 
         TrainingError if a job is already running, or if ``out_path`` exists and is neither to be
-        replaced nor the model of the run being continued.
+        replaced nor the model of the run being continued, or if ``run_dir`` holds an unfinished run
+        that a fresh start would replace.
         """
         with self._lock:
             if self.current is not None and self.current.running:
@@ -134,101 +147,55 @@ class JobManager:
                                         "continue it under Unfinished runs, choose another name, or tick "
                                         "'replace' to start over")
             job = TrainingJob(owner, config, out_path)
-            messages = self._context.Queue()
-            job._stop_event = self._context.Event()
-            job.process = self._context.Process(
-                target=train_in_child, name=f"train-{out_path.stem}", daemon=True,
-                args=(config, str(data_path), str(out_path), str(run_dir), overwrite, resume, skip_bad_rows,
-                      self.settings.training_threads(), self.settings.card_options, job._stop_event, messages))
-            job.process.start()
-            job.reader = threading.Thread(target=_follow, args=(job, messages), name=f"follow-{out_path.stem}",
-                                          daemon=True)
+            request = {"config": asdict(config), "data_path": str(data_path), "out_path": str(out_path),
+                       "run_dir": str(run_dir), "overwrite": overwrite, "resume": resume,
+                       "skip_bad_rows": skip_bad_rows, "card_options": asdict(self.settings.card_options)}
+            job.process = subprocess.Popen(
+                [sys.executable, "-m", "fer_core.training_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, bufsize=1, env=worker_environment(self.settings))
+            job.process.stdin.write(json.dumps(request) + "\n")
+            job.process.stdin.flush()
+            job.reader = threading.Thread(target=_follow, args=(job,), name=f"follow-{out_path.stem}", daemon=True)
             self.current = job
             job.reader.start()
             return job
 
 
-def _follow(job: TrainingJob, messages) -> None:
-    """Read the child's messages into ``job`` until it reports its end or dies."""
-    while True:
+def worker_environment(settings: JobSettings) -> dict[str, str]:
+    """The training process's environment: this one's, with its thread count set for every numeric
+    library, and this package importable however the server was started."""
+    threads = str(settings.training_threads())
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",
+            "FER_TRAINING_THREADS": threads, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+
+
+def _follow(job: TrainingJob) -> None:
+    """Read the child's messages into ``job`` until it reports its end or dies, then let it exit."""
+    for line in job.process.stdout:
         try:
-            kind, payload = messages.get(timeout=0.5)
-        except queue.Empty:
-            if job.stop_requested_at is not None and time.monotonic() - job.stop_requested_at > STOP_GRACE_S * 6:
-                job.process.terminate()  # a Stop it ignored for a minute: end it; the run folder keeps its epochs
-            if not job.process.is_alive():
-                try:  # what it sent just before it ended
-                    kind, payload = messages.get(timeout=0.5)
-                except queue.Empty:
-                    job.error = (f"training stopped unexpectedly (the training process exited with code "
-                                 f"{job.process.exitcode}); finished epochs stay in the run folder")
-                    return
-            else:
-                continue
+            message = json.loads(line)
+        except ValueError:
+            continue  # not a protocol line
+        kind = message.get("kind")
         if kind == "progress":
-            job.progress = payload
-        elif kind == "result":
-            job.result = payload
-            job.process.join(timeout=30)
-            return
+            job.progress = Progress(**message["progress"])
+            continue
+        if kind == "result":
+            job.result = JobResult(Path(message["model_path"]) if message["model_path"] else None, message["card"],
+                                   message["stopped_by_request"], message["seconds"])
         elif kind == "stopped":
-            job.note = payload
-            job.process.join(timeout=30)
-            return
-        elif kind == "error":
-            job.error = payload
-            job.process.join(timeout=30)
-            return
-
-
-def limit_threads(threads: int) -> None:
-    """Give the numeric libraries of this process ``threads`` compute threads (before they start)."""
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
-        os.environ[name] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from .quiet import import_keras
-
-    keras = import_keras()
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:  # TensorFlow already started its pools
-            pass
-
-
-def train_in_child(config: TrainConfig, data_path: str, out_path: str, run_dir: str, overwrite: bool, resume: bool,
-                   skip_bad_rows: bool, threads: int, card_options: CardOptions, stop_event, messages) -> None:
-    """The training process: load the data, train, and report progress, then the result or the error."""
-    last_sent = [0.0]
-
-    def report(progress: Progress) -> None:
-        now = time.monotonic()
-        if progress.stage == "batch_end" and now - last_sent[0] < PROGRESS_INTERVAL_S \
-                and progress.batch != progress.batches:
-            return
-        last_sent[0] = now
-        messages.put(("progress", progress))
-
+            job.note = message["message"]
+        else:
+            job.error = one_line(message.get("message", "training failed"))
+        break
+    else:  # the output ended without an outcome: the process died
+        job.process.wait(timeout=60)
+        job.error = (f"training stopped unexpectedly (the training process exited with code "
+                     f"{job.process.returncode}); finished epochs stay in the run folder")
+    job.ended = True  # the page shows the outcome now; the process may take a moment to exit
     try:
-        limit_threads(threads)
-        from .data import load_dataset
-        from .trainer import train
-
-        messages.put(("progress", Progress("loading", 0, config.epochs, message="reading the dataset")))
-        data = load_dataset(data_path, skip_bad_rows=skip_bad_rows)
-        messages.put(("progress", Progress("loading", 0, config.epochs, message="building the model")))
-        result = train(config, data, [report], out_path=out_path, run_dir=run_dir, overwrite=overwrite,
-                       resume=resume, stop_event=stop_event, card_options=card_options)
-        messages.put(("result", JobResult(result.model_path, result.card, result.stopped_by_request, result.seconds)))
-    except StoppedBeforeFirstEpoch as stopped:
-        messages.put(("stopped", str(stopped)))
-    except FerError as error:
-        messages.put(("error", str(error)))
-    except MemoryError:
-        messages.put(("error", "training ran out of memory; train on fewer faces or with a smaller batch"))
-    except Exception as error:  # the job must report, never die silently
-        messages.put(("error", one_line(f"training failed: {type(error).__name__}: {error}")))
+        job.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        job.process.terminate()

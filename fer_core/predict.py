@@ -12,7 +12,7 @@ import numpy as np
 
 from .calibration import DEFAULT_UNCERTAIN_BELOW
 from .evaluate import Evaluation, apply_temperature, metrics_from_probabilities
-from .faces import DetectorConfig, FaceDetector, crop_face, to_gray, whole_image_face
+from .faces import Detection, DetectorConfig, FaceDetector, crop_detection, to_gray, whole_image_face
 from .images import load_rgb
 from .labels import EMOTIONS
 from .limits import DEFAULT_LIMITS, Limits
@@ -138,10 +138,10 @@ class Predictor:
             out = (out[: len(faces)] + out[len(faces):]) / 2
         return apply_temperature(out, self.temperature)
 
-    def detect(self, image, *, name: str | None = None) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-        """The upright grayscale photo and all its face boxes, largest first."""
-        gray = to_gray(load_rgb(image, limits=self.config.limits, name=name))
-        return gray, self.detector.detect(gray)
+    def detect(self, image, *, name: str | None = None) -> tuple[np.ndarray, list[Detection]]:
+        """The upright grayscale photo and all its faces, largest first."""
+        rgb = load_rgb(image, limits=self.config.limits, name=name)
+        return to_gray(rgb), self.detector.find(rgb)
 
     def predict(self, image, *, whole_image_if_no_face: bool = False, name: str | None = None) -> Faces:
         """Every face in ``image`` (path, bytes, PIL image or H x W x 3 RGB array), largest first.
@@ -162,16 +162,17 @@ class Predictor:
         return self._in_flight
 
     def _predict(self, image, *, whole_image_if_no_face: bool, name: str | None) -> Faces:
-        gray, boxes = self.detect(image, name=name)
-        found = len(boxes)
-        boxes = boxes[: self.config.limits.max_faces]
+        gray, detections = self.detect(image, name=name)
+        found = len(detections)
+        detections = detections[: self.config.limits.max_faces]
+        boxes = [face.box for face in detections]
         whole = not boxes and whole_image_if_no_face
         if whole:
             crops = whole_image_face(gray)[None]
             boxes = [(0, 0, gray.shape[1], gray.shape[0])]
         else:
-            crops = np.stack([crop_face(gray, box, self.config.detector.margin) for box in boxes]) if boxes else \
-                np.zeros((0, 48, 48), np.uint8)
+            crops = np.stack([crop_detection(gray, face, self.config.detector) for face in detections]) \
+                if detections else np.zeros((0, 48, 48), np.uint8)
         probabilities = self.classify(crops)
         return Faces([self._face(box, crop, row, whole) for box, crop, row in zip(boxes, crops, probabilities)],
                      found=max(found, len(boxes)))

@@ -44,12 +44,12 @@ def show_calibration(calibration: dict | None, key: str) -> None:
     if not calibration:
         st.caption("No calibration stored for this model (python -m fer_core calibrate adds one).")
         return
-    st.markdown("**Can its confidence be trusted?**")
+    st.markdown("**Can its confidence be trusted?** The calibration error (ECE), 0 is perfect:")
     a, b, c = st.columns(3)
-    a.metric("Calibration error, raw", f"{calibration['ece_before']:.3f}",
-             help="Expected calibration error (ECE) over 15 confidence bins: 0 is perfect.")
-    b.metric("Calibration error, as the app shows it", f"{calibration['ece_after']:.3f}",
-             help="After temperature scaling, the probabilities the app displays.")
+    a.metric("Error, raw", f"{calibration['ece_before']:.3f}",
+             help="Expected calibration error over 15 confidence bins, of the network's own probabilities.")
+    b.metric("Error, as shown", f"{calibration['ece_after']:.3f}",
+             help="The same for the probabilities the app displays, after temperature scaling.")
     c.metric("Temperature", f"{calibration['temperature']:.2f}",
              help="Above 1 softens over-confident answers, below 1 sharpens timid ones.")
     st.plotly_chart(reliability_diagram(calibration["reliability_before"], calibration["reliability_after"]),

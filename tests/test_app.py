@@ -194,8 +194,7 @@ def test_evaluate_page_shows_metrics_table_and_confusion_matrix(app_env):
     at = page("evaluate").run()
     assert not at.exception and not at.error
     labels = [m.label for m in at.metric]
-    assert labels == ["Accuracy", "Log-loss", "Balanced F1", "Calibration error, raw",
-                      "Calibration error, as the app shows it", "Temperature"]
+    assert labels == ["Accuracy", "Log-loss", "Balanced F1", "Error, raw", "Error, as shown", "Temperature"]
     assert at.metric[0].value.endswith("%")
     table = at.dataframe[0].value
     assert table["expression"].tolist() == list(EMOTIONS) and {"precision", "recall", "f1"} <= set(table.columns)
@@ -208,7 +207,7 @@ def test_evaluate_page_without_data_shows_the_model_card_metrics(app_env, monkey
     at.selectbox(key="evaluate_dataset").select("Type a path...").run()
     assert any("stored PublicTest metrics from its model card" in s.value for s in at.subheader)
     assert [m.label for m in at.metric][:3] == ["Accuracy", "Log-loss", "Balanced F1"]
-    assert "Calibration error, as the app shows it" in [m.label for m in at.metric]
+    assert "Error, as shown" in [m.label for m in at.metric]
 
 
 def test_entry_point_builds_the_navigation():

@@ -345,3 +345,29 @@ def test_limits_are_printed_in_the_units_the_readme_states(tmp_path):
 
     with pytest.raises(ImageError, match=r"25.1 MB is over the 25 MB limit for one photo"):
         load_rgb(b"\xff" * 25_100_000)
+
+
+def test_the_app_warns_in_the_sidebar_when_a_damaged_export_makes_it_fall_back(monkeypatch, tmp_path,
+                                                                             tiny_model_path):
+    from streamlit.testing.v1 import AppTest
+
+    model = exported(tiny_model_path, tmp_path)
+    lite = model.with_suffix(".tflite")
+    lite.write_bytes(lite.read_bytes()[:-100] + b"\x00" * 100)
+    model.rename(tmp_path / "default.keras")
+    model.with_suffix(".json").rename(tmp_path / "default.json")
+    lite.rename(tmp_path / "default.tflite")
+    monkeypatch.setenv("FER_MODELS_DIR", str(tmp_path))
+    at = AppTest.from_file(str(REPO / "pages" / "predict.py"), default_timeout=120).run()
+    at.button(key="predict_example").click().run()
+    assert not at.exception and not at.error
+    assert "does not match the SHA-256 recorded at export" in at.sidebar.warning[0].value
+    assert any("Face 1:" in m.value for m in at.markdown)  # predictions go on, with Keras
+
+
+def test_the_app_predicts_with_the_hosted_limits(tiny_model_path):
+    import ui.resources
+    from fer_core.limits import APP_LIMITS
+
+    predictor = ui.resources.get_predictor(str(tiny_model_path), tiny_model_path.stat().st_mtime)
+    assert predictor.config.limits == APP_LIMITS

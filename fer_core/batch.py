@@ -150,7 +150,7 @@ def label_photos(predictor, photos: Iterable[tuple[str, bytes | FerError]],
                            error=f"not labelled: the batch reached its limit of {limits.max_batch_pixels:,} pixels")
         elif deadline is not None and time.monotonic() > deadline:
             yield BatchRow(name, None, None, UNREADABLE, None,
-                           error=f"not labelled: the batch reached its time limit of {limits.max_batch_seconds:.0f} s")
+                           error=f"not labelled: the batch reached its time limit of {limits.max_batch_seconds:g} s")
         else:
             pixels_spent += pixels
             try:

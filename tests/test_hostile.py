@@ -371,3 +371,16 @@ def test_the_app_predicts_with_the_hosted_limits(tiny_model_path):
 
     predictor = ui.resources.get_predictor(str(tiny_model_path), tiny_model_path.stat().st_mtime)
     assert predictor.config.limits == APP_LIMITS
+
+
+def test_a_batch_past_its_time_budget_labels_no_more_photos(tiny_model_path, astronaut_jpeg):
+    import time
+
+    from fer_core.batch import label_photos
+    from fer_core.predict import Predictor, PredictorConfig
+
+    predictor = Predictor.load(tiny_model_path, PredictorConfig(limits=Limits(max_batch_seconds=0.5)))
+    photos = ((f"p{i}.jpg", astronaut_jpeg.read_bytes()) for i in range(4))
+    rows = list(label_photos(predictor, photos, on_photo=lambda done, name: done == 2 and time.sleep(0.6)))
+    assert [row.label != "unreadable" for row in rows] == [True, True, False, False]
+    assert rows[-1].error.startswith("not labelled: the batch reached its time limit")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fer_core.faces import Detection, DetectorConfig, FaceDetector, crop_detection, to_gray
+from fer_core.faces import Detection, DetectorConfig, FaceDetector, crop_detection
 
 YUNET = DetectorConfig(kind="yunet")
 

@@ -12,10 +12,11 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from .errors import FerError
+from .limits import DEFAULT_LIMITS
 from .precision import WEIGHTS_DTYPES
 from .quiet import import_keras
 
@@ -221,7 +222,8 @@ def _run_predict(args) -> int:
     from .faces import DetectorConfig
     from .predict import Predictor, PredictorConfig
 
-    predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector)))
+    limits = replace(DEFAULT_LIMITS, max_batch_pixels=args.max_batch_pixels)
+    predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector), limits=limits))
     _warn(predictor)
     target = Path(args.image)
     if target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file()):
@@ -391,9 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--explain-class", metavar="CLASS", help="explain this class instead of the predicted one")
     predict.add_argument("--model", default=str(DEFAULT_MODEL), help="a .keras model (default: the shipped one)")
     predict.add_argument("--whole-image", action="store_true", help="classify the whole picture when no face is found")
-    predict.add_argument("--detector", choices=("haar", "yunet"), default="haar",
-                         help="the face detector: OpenCV's Haar cascade (default) or YuNet (finds turned and "
-                              "small faces; crops aligned on the eyes)")
+    predict.add_argument("--max-batch-pixels", type=int, default=DEFAULT_LIMITS.max_batch_pixels, metavar="N",
+                         help="for a folder or .zip: photos past this many pixels in all are not labelled "
+                              f"(default {DEFAULT_LIMITS.max_batch_pixels:,})")
+    predict.add_argument("--detector", choices=("yunet", "haar"), default="yunet",
+                         help="the face detector: YuNet (default; finds turned and small faces) or OpenCV's Haar "
+                              "cascade")
     predict.add_argument("--json", action="store_true", help='print {"faces": [...]} as JSON')
 
     calibrate = commands.add_parser("calibrate", help="fit the temperature (and the 'uncertain' threshold) of a model "

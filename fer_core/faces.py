@@ -2,11 +2,11 @@
 
 Two detectors, both run by the opencv-python-headless wheel (nothing is downloaded):
 
-- ``haar`` (the default): OpenCV's Haar cascade, the seed's choice.
-- ``yunet``: YuNet, OpenCV's own CNN face detector (``cv2.FaceDetectorYN``, the
+- ``yunet`` (the default): YuNet, OpenCV's own CNN face detector (``cv2.FaceDetectorYN``, the
   model ``models/detector/face_detection_yunet_2023mar.onnx``, Apache-2.0, licence beside it).
   It finds turned, small and partly covered faces that the cascade misses, and gives five
   landmarks per face, so each crop is rotated until the eyes are level.
+- ``haar``: OpenCV's Haar cascade, the seed's choice, kept for comparison (``bench/detection.py``).
 
 Both run on a copy of the photo scaled down to at most ``max_side`` pixels and map the boxes
 back. The crop is a square around the box, scaled and shifted so it frames the face the way
@@ -33,12 +33,13 @@ DETECTORS = ("yunet", "haar")
 class DetectorConfig:
     """Which detector finds the faces, with its settings, and how each face is cropped."""
 
-    kind: str = "haar"  # haar | yunet (bench/detection.py will decide which is the default)
+    kind: str = "yunet"  # yunet | haar
     max_side: int = 0  # longest side of the copy the detector sees (0: 960 for YuNet, 640 for Haar)
     # YuNet
     yunet_model: str = str(YUNET_MODEL)
-    score_threshold: float = 0.6  # a face's confidence to be kept
+    score_threshold: float = 0.7  # a face's confidence to be kept (bench/detection.py: no face in the no-face photos)
     nms_threshold: float = 0.3  # overlap above which the weaker of two boxes is dropped
+    turns: tuple[float, ...] = ()  # also look in copies turned by these degrees (faces tilted that way)
     # Haar cascade
     cascade: str = "haarcascade_frontalface_alt.xml"
     scale_factor: float = 1.2
@@ -156,14 +157,48 @@ class FaceDetector:
 
     def _yunet(self, yunet, small: np.ndarray) -> list[Detection]:
         bgr = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR) if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+        faces = self._yunet_pass(yunet, bgr)
+        for degrees in self.config.turns:
+            faces += self._yunet_turned(yunet, bgr, degrees)
+        if not self.config.turns:
+            return faces
+        keep = cv2.dnn.NMSBoxes([list(map(float, f.box)) for f in faces], [f.score for f in faces],
+                                self.config.score_threshold, self.config.nms_threshold)
+        return [faces[int(i)] for i in np.array(keep).reshape(-1)]
+
+    def _yunet_turned(self, yunet, bgr: np.ndarray, degrees: float) -> list[Detection]:
+        """Faces found in a copy turned by ``degrees``, mapped back into the photo."""
+        height, width = bgr.shape[:2]
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+        cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+        size = (int(width * cos + height * sin), int(width * sin + height * cos))
+        matrix[0, 2] += size[0] / 2 - width / 2
+        matrix[1, 2] += size[1] / 2 - height / 2
+        turned = cv2.warpAffine(bgr, matrix, size, borderMode=cv2.BORDER_CONSTANT)
+        back = cv2.invertAffineTransform(matrix)
+        faces = []
+        for face in self._yunet_pass(yunet, turned, clip=False):
+            x, y, w, h = face.box
+            corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], np.float64)
+            points = np.array(face.landmarks, np.float64)
+            mapped = np.hstack([np.vstack([corners, points]), np.ones((9, 1))]) @ back.T
+            centre = mapped[:4].mean(axis=0)
+            left, top = max(0.0, centre[0] - w / 2), max(0.0, centre[1] - h / 2)
+            right, bottom = min(float(width), centre[0] + w / 2), min(float(height), centre[1] + h / 2)
+            if right - left >= 2 and bottom - top >= 2:
+                faces.append(Detection((left, top, right - left, bottom - top), face.score,
+                                       tuple((float(px), float(py)) for px, py in mapped[4:])))
+        return faces
+
+    def _yunet_pass(self, yunet, bgr: np.ndarray, clip: bool = True) -> list[Detection]:
         height, width = bgr.shape[:2]
         yunet.setInputSize((width, height))
         _, found = yunet.detect(bgr)
         faces = []
         for row in (found if found is not None else []):
             x, y, w, h = (float(v) for v in row[:4])
-            left, top = max(0.0, x), max(0.0, y)  # a face cut by the photo's edge: the box stays inside
-            right, bottom = min(float(width), x + w), min(float(height), y + h)
+            left, top = (max(0.0, x), max(0.0, y)) if clip else (x, y)  # a face cut by the edge: the box stays inside
+            right, bottom = (min(float(width), x + w), min(float(height), y + h)) if clip else (x + w, y + h)
             if right - left < 2 or bottom - top < 2:
                 continue
             landmarks = tuple((float(row[4 + 2 * i]), float(row[5 + 2 * i])) for i in range(5))

@@ -384,3 +384,18 @@ def test_a_batch_past_its_time_budget_labels_no_more_photos(tiny_model_path, ast
     rows = list(label_photos(predictor, photos, on_photo=lambda done, name: done == 2 and time.sleep(0.6)))
     assert [row.label != "unreadable" for row in rows] == [True, True, False, False]
     assert rows[-1].error.startswith("not labelled: the batch reached its time limit")
+
+
+def test_the_cli_batch_pixel_budget_is_a_flag(tmp_path, tiny_litert_model_path, astronaut_jpeg):
+    import csv
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(3):
+        shutil.copy(astronaut_jpeg, folder / f"p{index}.jpg")  # 512 x 512 = 262,144 pixels each
+    out = tmp_path / "faces.csv"
+    done, _ = cli("predict", str(folder), "--csv", str(out), "--model", str(tiny_litert_model_path),
+                  "--max-batch-pixels", "600000")
+    assert done.returncode == 0, done.stderr
+    errors = [row["error"] for row in csv.DictReader(out.open())]
+    assert errors[:2] == ["", ""] and errors[2].startswith("not labelled: the batch reached its limit of 600,000")

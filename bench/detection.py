@@ -1,0 +1,206 @@
+"""How many faces does each detector find on hard photos, and how often does it see one that is not there?
+
+    python bench/detection.py --data ../shared/data/fer2013.csv.gz [--photos 60] [--json]
+
+Builds its own photos from data it has:
+
+- 1280 x 720 composites: PublicTest faces upscaled to 40-400 px, turned by up to 30 degrees in
+  the photo's plane, blended in with a soft oval mask, 2-6 to a photo, on textures and colour
+  noise, then a random gamma (dark and bright), blur and JPEG quality;
+- photos without any face: scikit-image's chelsea, coffee, rocket, coins, hubble_deep_field,
+  immunohistochemistry, brick, grass and gravel.
+
+A detection finds a face when its centre lies inside the face's square and its side is 0.4-1.6
+times the square's; every other detection on a composite, and every detection on a photo without
+a face, is a false alarm. It prints, for Haar and YuNet in the same run: recall by face size and
+by rotation, recall on faces of 60 px and more, false alarms, and milliseconds per photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from fer_core.data import load_dataset  # noqa: E402
+from fer_core.faces import DETECTORS, DetectorConfig, FaceDetector  # noqa: E402
+
+SIZE_BINS = ((40, 60), (60, 120), (120, 250), (250, 401))
+ROTATION_BINS = ((0, 10), (10, 20), (20, 31))
+NO_FACE_PHOTOS = ("chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry", "brick",
+                  "grass", "gravel")
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Any scikit-image sample as H x W x 3 uint8."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = (255 * (image - image.min()) / max(float(np.ptp(image)), 1e-9)).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def background(rng: np.random.Generator, textures: list[np.ndarray], size=(720, 1280)) -> np.ndarray:
+    """A textured or noisy 1280 x 720 canvas with no face in it."""
+    height, width = size
+    if rng.random() < 0.7:
+        texture = textures[rng.integers(len(textures))]
+        tiled = np.tile(texture, (height // texture.shape[0] + 1, width // texture.shape[1] + 1, 1))[:height, :width]
+        tint = rng.uniform(0.5, 1.2, 3)
+        return np.clip(tiled * tint, 0, 255).astype(np.uint8)
+    noise = rng.normal(rng.uniform(60, 190, 3), rng.uniform(10, 50), (height // 8, width // 8, 3))
+    return cv2.resize(np.clip(noise, 0, 255).astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def paste_face(canvas: np.ndarray, face: np.ndarray, centre: tuple[int, int], side: int, degrees: float) -> None:
+    """Blend a 48 x 48 face, upscaled to ``side`` and turned by ``degrees``, into ``canvas`` at ``centre``."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    reach = int(side * 0.75)
+    patch = cv2.copyMakeBorder(big, reach - side // 2, reach - side // 2, reach - side // 2, reach - side // 2,
+                               cv2.BORDER_REPLICATE)
+    size = patch.shape[0]
+    matrix = cv2.getRotationMatrix2D((size / 2, size / 2), degrees, 1.0)
+    patch = cv2.warpAffine(patch, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
+    mask = np.zeros((size, size), np.float32)
+    cv2.ellipse(mask, (size // 2, size // 2), (int(side * 0.52), int(side * 0.62)), -degrees, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, side * 0.04))[..., None]
+    x0, y0 = centre[0] - size // 2, centre[1] - size // 2
+    left, top = max(0, x0), max(0, y0)
+    right, bottom = min(canvas.shape[1], x0 + size), min(canvas.shape[0], y0 + size)
+    region = canvas[top:bottom, left:right].astype(np.float32)
+    cut = (slice(top - y0, bottom - y0), slice(left - x0, right - x0))
+    face_rgb = np.repeat(patch[cut][..., None], 3, axis=2).astype(np.float32)
+    canvas[top:bottom, left:right] = (mask[cut] * face_rgb + (1 - mask[cut]) * region).astype(np.uint8)
+
+
+def build_composites(faces: np.ndarray, count: int, seed: int) -> list[tuple[np.ndarray, list[dict]]]:
+    """``count`` photos with their faces' truth: centre, side and rotation."""
+    from skimage import data
+
+    rng = np.random.default_rng(seed)
+    textures = [as_rgb(getattr(data, name)()) for name in ("brick", "grass", "gravel")]
+    photos = []
+    for _ in range(count):
+        canvas = background(rng, textures)
+        truth: list[dict] = []
+        for _ in range(int(rng.integers(2, 7))):
+            side = int(np.exp(rng.uniform(np.log(40), np.log(400))))
+            for _attempt in range(30):  # faces do not overlap
+                centre = (int(rng.integers(side // 2, 1280 - side // 2)), int(rng.integers(side // 2, 720 - side // 2)))
+                if all(abs(centre[0] - t["centre"][0]) > (side + t["side"]) * 0.6 or
+                       abs(centre[1] - t["centre"][1]) > (side + t["side"]) * 0.6 for t in truth):
+                    break
+            else:
+                continue
+            degrees = float(rng.uniform(-30, 30))
+            paste_face(canvas, faces[rng.integers(len(faces))], centre, side, degrees)
+            truth.append({"centre": centre, "side": side, "degrees": degrees})
+        gamma = float(rng.uniform(0.5, 1.8))
+        canvas = (255 * (canvas / 255.0) ** gamma).astype(np.uint8)
+        if rng.random() < 0.5:
+            canvas = cv2.GaussianBlur(canvas, (0, 0), float(rng.uniform(0.5, 2.0)))
+        quality = int(rng.integers(20, 96))
+        encoded = cv2.imencode(".jpg", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
+        photos.append((cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), truth))
+    return photos
+
+
+def matches(box: tuple[int, int, int, int], face: dict) -> bool:
+    x, y, w, h = box
+    cx, cy, side = x + w / 2, y + h / 2, face["side"]
+    inside = abs(cx - face["centre"][0]) <= side / 2 and abs(cy - face["centre"][1]) <= side / 2
+    return inside and 0.4 <= max(w, h) / side <= 1.6
+
+
+def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.ndarray]) -> dict:
+    found, alarms, seconds = [], 0, []
+    for photo, truth in composites:
+        started = time.perf_counter()
+        boxes = detector.detect(photo)
+        seconds.append(time.perf_counter() - started)
+        used = set()
+        for face in truth:
+            hit = next((i for i, box in enumerate(boxes) if i not in used and matches(box, face)), None)
+            if hit is not None:
+                used.add(hit)
+            found.append((face["side"], abs(face["degrees"]), hit is not None))
+        alarms += len(boxes) - len(used)
+    sides, turns, hits = (np.array(column) for column in zip(*found))
+
+    def recall(mask) -> dict:
+        return {"faces": int(mask.sum()), "recall": float(hits[mask].mean()) if mask.any() else None}
+
+    no_face = {name: len(detector.detect(photo)) for name, photo in no_face_photos.items()}
+    return {
+        "recall_by_size": {f"{low}-{high - 1} px": recall((sides >= low) & (sides < high)) for low, high in SIZE_BINS},
+        "recall_by_rotation": {f"{low}-{high - 1} deg": recall((turns >= low) & (turns < high))
+                               for low, high in ROTATION_BINS},
+        "recall_60px_and_more": recall(sides >= 60),
+        "false_alarms_per_composite": alarms / len(composites),
+        "detections_on_photos_without_a_face": no_face,
+        "ms_per_1280x720_photo": {"median": 1000 * statistics.median(seconds),
+                                  "p90": 1000 * sorted(seconds)[int(0.9 * (len(seconds) - 1))]},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="FER2013 CSV (its PublicTest faces are pasted in)")
+    parser.add_argument("--photos", type=int, default=60, help="composite photos (default 60)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--yunet-score", type=float, default=DetectorConfig().score_threshold,
+                        help="YuNet's score threshold (default: the app's)")
+    parser.add_argument("--yunet-max-side", type=int, default=DetectorConfig().max_side,
+                        help="longest side of the copy YuNet sees (default: the app's; 0: 960)")
+    parser.add_argument("--yunet-turns", type=float, nargs="*", default=list(DetectorConfig().turns),
+                        help="YuNet also looks in copies turned by these degrees (default: the app's)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    from skimage import data
+
+    faces = load_dataset(args.data).subset("PublicTest").images
+    composites = build_composites(faces, args.photos, args.seed)
+    no_face = {name: as_rgb(getattr(data, name)()) for name in NO_FACE_PHOTOS}
+    configs = {"haar": DetectorConfig(kind="haar"),
+               "yunet": DetectorConfig(kind="yunet", score_threshold=args.yunet_score, turns=tuple(args.yunet_turns),
+                                       max_side=args.yunet_max_side)}
+    results = {kind: measure(FaceDetector(configs[kind]), composites, no_face) for kind in DETECTORS[::-1]}
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    total = sum(len(truth) for _, truth in composites)
+    print(f"{args.photos} composite photos (1280x720) holding {total} faces; YuNet score threshold {args.yunet_score}, "
+          f"turned copies {tuple(args.yunet_turns) or 'none'}\n")
+    print("| | " + " | ".join(results) + " |\n| --- | " + " | ".join("---:" for _ in results) + " |")
+    rows = [(f"recall, faces {size}", lambda r, s=size: r["recall_by_size"][s]) for size in results["haar"]["recall_by_size"]]
+    rows += [(f"recall, turned {turn}", lambda r, t=turn: r["recall_by_rotation"][t])
+             for turn in results["haar"]["recall_by_rotation"]]
+    rows.append(("**recall, faces of 60 px and more**", lambda r: r["recall_60px_and_more"]))
+    for label, pick in rows:
+        cells = [f"{pick(r)['recall']:.1%} of {pick(r)['faces']}" if pick(r)["recall"] is not None else "-"
+                 for r in results.values()]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("| false alarms per composite | " + " | ".join(f"{r['false_alarms_per_composite']:.2f}" for r in results.values()) + " |")
+    print("| detections on the photos without a face | " + " | ".join(
+        str(sum(r["detections_on_photos_without_a_face"].values())) +
+        "".join(f" ({k} {v})" for k, v in r["detections_on_photos_without_a_face"].items() if v)
+        for r in results.values()) + " |")
+    print("| ms per 1280x720 photo, median (p90) | " + " | ".join(
+        f"{r['ms_per_1280x720_photo']['median']:.1f} ({r['ms_per_1280x720_photo']['p90']:.1f})" for r in results.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

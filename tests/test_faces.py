@@ -98,3 +98,70 @@ def test_the_predictor_with_yunet_labels_the_example_face(tmp_path):
 
     faces = Predictor.load(config=PredictorConfig(detector=YUNET)).predict(REPO / "assets" / "example_astronaut.jpg")
     assert len(faces) == 1 and faces[0].label == "happy"
+
+
+# ------------------------------------------------------------ hard photos, through the app's predictor
+
+@pytest.fixture(scope="module")
+def predictor():
+    from fer_core.predict import Predictor
+
+    return Predictor.load()  # the shipped model with the app's default detector
+
+
+def noise_canvas(height: int, width: int, seed: int) -> np.ndarray:
+    """A smooth colour-noise background with no face in it."""
+    noise = np.random.default_rng(seed).normal(128, 30, (height // 8, width // 8, 3))
+    return cv2.resize(np.clip(noise, 0, 255).astype(np.uint8), (width, height))
+
+
+HEAD = data.astronaut()[30:230, 130:330]  # the astronaut's head and shoulders, 200 x 200
+
+
+def test_a_small_face_in_a_4000_by_3000_photo_is_found_where_it_is(predictor):
+    photo = noise_canvas(3000, 4000, 0)
+    photo[1400:1640, 2000:2240] = cv2.resize(HEAD, (240, 240))  # a face box of about 120 px
+    faces = predictor.predict(photo)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    assert 2000 < x + w / 2 < 2240 and 1400 < y + h / 2 < 1640 and 80 < w < 200
+
+
+def test_a_group_photo_with_ten_faces_of_60_to_120_px_finds_all_ten(predictor):
+    photo, rng = noise_canvas(1080, 1920, 1), np.random.default_rng(2)
+    for index in range(10):
+        side = int(rng.integers(120, 240))  # head crops: the face itself is about half of that
+        top = int(rng.integers(50, 1080 - side - 50))
+        photo[top:top + side, 80 + index * 180:80 + index * 180 + side] = cv2.resize(HEAD, (side, side))
+    assert len(predictor.predict(photo)) == 10
+
+
+@pytest.mark.parametrize("change", ["dark", "low contrast", "JPEG quality 8", "sunglasses", "hand over the mouth",
+                                    "cut by the photo's edge"])
+def test_a_selfie_made_hard_still_has_its_face_found(predictor, change):
+    photo = data.astronaut().copy()
+    if change == "dark":
+        photo = (photo * 0.25).astype(np.uint8)
+    elif change == "low contrast":
+        photo = (128 + (photo.astype(float) - 128) * 0.3).astype(np.uint8)
+    elif change == "JPEG quality 8":
+        encoded = cv2.imencode(".jpg", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 8])[1]
+        photo = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    elif change == "sunglasses":
+        cv2.rectangle(photo, (190, 92), (222, 112), (10, 10, 10), -1)
+        cv2.rectangle(photo, (235, 92), (262, 112), (10, 10, 10), -1)
+        cv2.line(photo, (222, 100), (235, 100), (10, 10, 10), 3)
+    elif change == "hand over the mouth":
+        cv2.ellipse(photo, (222, 150), (35, 22), 0, 0, 360, (200, 160, 140), -1)
+    else:
+        photo = np.ascontiguousarray(photo[:, 220:])  # the left third of the face is outside the photo
+    faces = predictor.predict(photo)
+    assert len(faces) == 1 and faces[0].crop.shape == (48, 48)
+    x, y, w, h = faces[0].box
+    assert x >= 0 and y >= 0 and x + w <= photo.shape[1] and y + h <= photo.shape[0]
+
+
+def test_a_photo_without_a_face_can_still_be_classified_whole(predictor):
+    assert predictor.predict(data.chelsea()) == []
+    whole = predictor.predict(data.chelsea(), whole_image_if_no_face=True)
+    assert len(whole) == 1 and whole[0].whole_image

@@ -30,10 +30,13 @@ MEMORY_LIMIT_MB = 1500
 
 def cli(*args: str, cwd=None) -> tuple[subprocess.CompletedProcess, float]:
     """``python -m fer_core ARGS`` in a child process: the result and the child's peak memory (MB)."""
-    code = ("import resource, runpy, sys\n"
+    # VmHWM is the peak of this process image (getrusage's ru_maxrss would keep the forking parent's)
+    code = ("import runpy, sys\n"
             "sys.argv = ['fer_core', *sys.argv[1:]]\n"
             "try:\n    runpy.run_module('fer_core', run_name='__main__')\n"
-            "finally:\n    print('PEAK_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)\n")
+            "finally:\n"
+            "    peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]\n"
+            "    print('PEAK_MB', int(peak) / 1024, file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd or REPO, capture_output=True, text=True,
                           timeout=300, env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
     lines = [line for line in done.stderr.splitlines() if line.strip()]

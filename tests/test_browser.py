@@ -38,7 +38,7 @@ def app_url(tmp_path, tiny_model_path):
         yield url
 
 
-@pytest.fixture(params=["synthetic", pytest.param("fer2013", marks=pytest.mark.slow)])
+@pytest.fixture(params=[pytest.param("synthetic", marks=pytest.mark.slow), pytest.param("fer2013", marks=pytest.mark.slow)])
 def journey(request, tmp_path):
     """A server with a models folder of its own (the shipped models copied in), a runs folder and a
     dataset: synthetic faces by default, the real FER2013 file in the slow variant."""

@@ -49,7 +49,7 @@ def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batc
 
 def main() -> None:
     from fer_core.models import ARCHITECTURES
-    from fer_core.trainer import hardware_description
+    from fer_core.hardware import hardware_description
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES))

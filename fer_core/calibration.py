@@ -102,21 +102,6 @@ def calibrate(probabilities: np.ndarray, labels: np.ndarray, *, split: str = "",
     )
 
 
-def calibrate_model_file(model_path, images: np.ndarray, labels: np.ndarray, *, split: str, tta: bool = True) -> Calibration:
-    """Fit the temperature of a saved model on faces and write it (and the evidence) into its card."""
-    from .modelio import card_path, read_card, write_json_atomically
-    from .predict import Predictor
-
-    predictor = Predictor.load(model_path)
-    predictor.temperature = 1.0  # fit on the raw outputs, whatever the card said before
-    result = calibrate(predictor.probabilities(images, tta=tta), labels, split=split, tta=tta)
-    card = read_card(model_path)
-    card.update(temperature=result.temperature, uncertain_below=result.uncertain_below,
-                calibration=result.to_dict())
-    write_json_atomically(card, card_path(model_path))
-    return result
-
-
 def reliability_before_after(scaled: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
     """Reliability bins and ECE of temperature-scaled probabilities and of the raw ones they came from."""
     raw = apply_temperature(scaled, 1.0 / temperature)  # softmax(T * log p') undoes softmax(log p / T)

@@ -248,7 +248,7 @@ def _run_predict(args) -> int:
 
 
 def _run_calibrate(args) -> int:
-    from .calibration import calibrate_model_file
+    from .calibrate_file import calibrate_model_file
     from .data import load_dataset
 
     data = load_dataset(args.data, skip_bad_rows=args.skip_bad_rows)

@@ -93,7 +93,7 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     """
     from .card_scores import card_scores
     from .modelio import save_model_with_card
-    from .trainer import hardware_description
+    from .hardware import hardware_description
 
     out = Path(out_path)
     if out.suffix != ".keras":

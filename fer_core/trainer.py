@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -26,6 +25,7 @@ from .labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from .progress import Progress, ProgressCallback
 from .runs import RunFolder, default_run_dir, run_writes_to, summarize_run
 from .card_scores import CardOptions
+from .hardware import hardware_description
 from .train_config import TrainConfig
 
 
@@ -488,37 +488,6 @@ def _lineage(parent_path: str) -> dict:
     keep = ("command", "training", "initialised_from", "distilled_from")
     return {"model": str(parent_path), **{k: parent[k] for k in keep if k in parent},
             "validation_accuracy": parent.get("metrics", {}).get(parent.get("validation_split", ""), {}).get("accuracy")}
-
-
-def hardware_description() -> str:
-    """CPU model and core count, and any GPU: 'Intel(R) Xeon(R) Processor, 2 cores (x86_64)'."""
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    host = f"{cpu or 'CPU'}, {os.cpu_count()} cores ({platform.machine()})"
-    accelerator = accelerator_description()
-    return f"{host}; {accelerator}" if accelerator else host
-
-
-def accelerator_description() -> str:
-    """The GPUs Keras computes on under JAX or PyTorch, e.g. '1x NVIDIA H100 80GB HBM3'; '' on a CPU."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        names = [device.device_kind for device in jax.devices() if device.platform == "gpu"]
-    elif backend == "torch":
-        import torch
-
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    else:  # the TensorFlow this project pins is the CPU build
-        names = []
-    return f"{len(names)}x {names[0]}" if names else ""
 
 
 def _check_writable(folder: Path) -> None:

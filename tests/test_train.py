@@ -187,7 +187,7 @@ def test_a_full_disk_during_training_is_a_clear_error_and_the_run_resumes(data, 
 
 
 def test_hardware_description_names_the_cpu_and_no_gpu_under_tensorflow():
-    from fer_core.trainer import accelerator_description, hardware_description
+    from fer_core.hardware import accelerator_description, hardware_description
 
     assert accelerator_description() == ""  # the pinned TensorFlow is the CPU build
     assert f"{os.cpu_count()} cores" in hardware_description()

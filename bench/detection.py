@@ -32,8 +32,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.data import load_dataset  # noqa: E402
-from fer_core.faces import DETECTORS, DetectorConfig, FaceDetector  # noqa: E402
+from fer_core.data.loading import load_dataset  # noqa: E402
+from fer_core.inference.detector import DETECTORS, DetectorConfig, FaceDetector  # noqa: E402
 
 SIZE_BINS = ((40, 60), (60, 120), (120, 250), (250, 401))
 ROTATION_BINS = ((0, 10), (10, 20), (20, 31))

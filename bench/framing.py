@@ -34,9 +34,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.data import load_dataset  # noqa: E402
-from fer_core.faces import DETECTORS, DetectorConfig, crop_detection  # noqa: E402
-from fer_core.predict import Predictor, PredictorConfig  # noqa: E402
+from fer_core.data.loading import load_dataset  # noqa: E402
+from fer_core.inference.crops import crop_detection  # noqa: E402
+from fer_core.inference.detector import DETECTORS, DetectorConfig  # noqa: E402
+from fer_core.inference.predictor import Predictor, PredictorConfig  # noqa: E402
 
 SCALES = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.2)  # crop sides tried around the framing, relative to it
 

@@ -34,8 +34,8 @@ BASELINE = ("vgg_fer_s", "none")
 
 def build_variant(name: str):
     """A fresh network of architecture ``name``, or for ``A+B`` the ensemble of fresh A and B networks."""
-    from fer_core.ensemble import build_ensemble
-    from fer_core.models import build_model
+    from fer_core.nets.builders import build_model
+    from fer_core.nets.graph import build_ensemble
 
     if "+" not in name:
         return build_model(name)
@@ -44,7 +44,7 @@ def build_variant(name: str):
 
 def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str], Path]:
     """A LiteRT file per architecture (or ensemble) and quantization."""
-    from fer_core.engines import write_litert
+    from fer_core.recipes.export import write_litert
 
     files = {}
     for arch in architectures:
@@ -57,7 +57,7 @@ def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, s
 
 def time_files(files: dict, *, rounds: int, repeats: int) -> dict:
     """Median milliseconds for a face and its mirror image, per file, alternating in rounds."""
-    from fer_core.engines import LiteRTEngine
+    from fer_core.inference.engines import LiteRTEngine
 
     engines = {key: LiteRTEngine(path, num_threads=2) for key, path in files.items()}
     pair = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
@@ -75,7 +75,7 @@ def time_files(files: dict, *, rounds: int, repeats: int) -> dict:
 
 def main() -> None:
     import_keras()
-    from fer_core.models import ARCHITECTURES
+    from fer_core.nets.builders import ARCHITECTURES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=[name for name in ARCHITECTURES if name != "tiny_cnn"],

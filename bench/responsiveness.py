@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from fer_core.appserver import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 
 
 def build_photos(folder: Path) -> list[tuple[Path, str]]:
@@ -188,7 +188,7 @@ def measure_sessions(sessions: int, uploads: int) -> dict:
 
     from playwright.async_api import async_playwright
 
-    from fer_core.predict import Predictor
+    from fer_core.inference.predictor import Predictor
 
     work = Path(tempfile.mkdtemp(prefix="fer-sessions-"))
     try:

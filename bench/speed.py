@@ -89,7 +89,7 @@ class SeedPipeline:
         import cv2
         import keras
 
-        from fer_core.models import build_model
+        from fer_core.nets.builders import build_model
 
         self.cv2, self.keras = cv2, keras
         self.cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_alt.xml"))
@@ -114,7 +114,7 @@ class ProjectPipeline:
     """``fer_core.Predictor`` with the shipped model: bytes in, labelled faces out."""
 
     def __init__(self):
-        from fer_core.predict import Predictor
+        from fer_core.inference.predictor import Predictor
 
         self.predictor = Predictor.load()
 
@@ -144,7 +144,7 @@ _COLD_START = """
 import time, sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from fer_core.predict import Predictor, PredictorConfig
+from fer_core.inference.predictor import Predictor, PredictorConfig
 predictor = Predictor.load(config=PredictorConfig(engine={engine!r}))
 faces = predictor.predict(Path({photo!r}).read_bytes())
 print(predictor.engine_name, len(faces))
@@ -155,7 +155,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 import streamlit  # the app process has Streamlit loaded too
-from fer_core.predict import Predictor, PredictorConfig
+from fer_core.inference.predictor import Predictor, PredictorConfig
 
 def rss_mb():
     for line in open("/proc/self/status"):
@@ -196,7 +196,7 @@ def memory(engine: str, photos: list[Path]) -> tuple[float, float, str]:
 
 def cached_csv_load(path: str) -> float:
     """Seconds for the second load of a FER2013 CSV (the first fills the cache)."""
-    from fer_core.data import load_dataset
+    from fer_core.data.loading import load_dataset
 
     load_dataset(path)
     start = time.perf_counter()
@@ -208,9 +208,10 @@ def training_throughput(path: str, steps: int = 40) -> tuple[float, float]:
     """Images/s of seed_cnn: the blog's model.fit (batch 256, Adam, x/255) vs fer_core.train."""
     import keras
 
-    from fer_core.data import load_dataset
-    from fer_core.models import build_model
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.data.loading import load_dataset
+    from fer_core.nets.builders import build_model
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
 
     data = load_dataset(path).subset("Training")
     n = steps * 256

@@ -2,7 +2,7 @@
 
     python bench/train_speed.py                                  # every architecture, float32 and bf16
     python bench/train_speed.py --arch vgg_fer vgg_fer_s --batches 30 --json
-    KERAS_BACKEND=jax python bench/train_speed.py                # on a lent GPU (tools/device/)
+    KERAS_BACKEND=jax python bench/train_speed.py                # on a GPU machine (docs/training-on-a-gpu.md)
 
 Budget the compute before choosing a network: this times the training step `python -m fer_core
 train` runs (augmentation layers, label smoothing, the chosen optimizer), on random 48x48 faces,
@@ -31,7 +31,8 @@ def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batc
     """Faces per second through one training step of ``arch`` (after a compiling warm-up pass)."""
     import numpy as np
 
-    from fer_core.trainer import TrainConfig, build_training_model
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.training_model import build_training_model
 
     keras = import_keras()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed_precision else "float32")
@@ -48,8 +49,8 @@ def images_per_second(arch: str, mixed_precision: bool, *, batch_size: int, batc
 
 
 def main() -> None:
-    from fer_core.models import ARCHITECTURES
-    from fer_core.hardware import hardware_description
+    from fer_core.nets.builders import ARCHITECTURES
+    from fer_core.training.hardware import hardware_description
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES))

@@ -2,16 +2,22 @@
 
 from importlib import import_module
 
-from .errors import DatasetError, FerError, ImageError, ModelError, TrainingError
-from .labels import EMOTIONS
+from fer_core.errors import (
+    DatasetError,
+    FerError,
+    ImageError,
+    ModelError,
+    TrainingError,
+)
+from fer_core.labels import EMOTIONS
 
 __all__ = ["EMOTIONS", "DatasetError", "FerError", "ImageError", "ModelError", "TrainingError",
            "Predictor", "Face", "TrainConfig", "train", "load_dataset"]
 
 # The heavy parts (Keras, OpenCV) are imported on first use: name -> the submodule that defines it.
 # No submodule shares a name with an entry here, so ``fer_core.train`` is always the function.
-_LAZY = {"Predictor": "predict", "Face": "predict", "TrainConfig": "train_config", "train": "trainer",
-         "load_dataset": "data"}
+_LAZY = {"Predictor": "inference.predictor", "Face": "inference.predictor", "TrainConfig": "training.config",
+         "train": "training.trainer", "load_dataset": "data.loading"}
 
 
 def __getattr__(name: str):

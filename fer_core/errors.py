@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 MAX_MESSAGE_CHARS = 400  # every message a user sees is one line of at most this many characters
 
 

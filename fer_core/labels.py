@@ -1,4 +1,4 @@
-"""The FER2013 label set and the face-image geometry shared by every module."""
+"""The FER2013 label set: the seven expressions, in the dataset's order, and how a sentence names them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,3 @@ NUM_CLASSES = len(EMOTIONS)
 # how a face that shows each expression is described in a sentence: "Face 1 looks surprised"
 ADJECTIVES: dict[str, str] = {"angry": "angry", "disgust": "disgusted", "fear": "fearful", "happy": "happy",
                               "sad": "sad", "surprise": "surprised", "neutral": "neutral"}
-IMAGE_SIZE = 48
-PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE
-INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)

@@ -62,8 +62,9 @@ def cache_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """A tiny_cnn trained for two epochs on synthetic faces, saved with its card."""
-    from fer_core.data import Dataset
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.data.dataset import Dataset
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
 
     images, labels = synthetic_faces(n_per_class=12)
     splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
@@ -80,7 +81,7 @@ def tiny_litert_model_path(tmp_path_factory, tiny_model_path) -> Path:
     without importing TensorFlow, as it does with the shipped model."""
     import shutil
 
-    from fer_core.engines import export_litert
+    from fer_core.recipes.export import export_litert
 
     folder = tmp_path_factory.mktemp("litert_model")
     model = folder / "tiny.keras"

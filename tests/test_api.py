@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, csv_text, synthetic_faces
 
 import fer_core
-from conftest import REPO, csv_text, synthetic_faces
 
 
 def fresh_python(code: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -35,7 +35,7 @@ def test_every_public_name_imports_in_a_fresh_interpreter(name):
 
 
 def test_the_train_function_stays_the_function_after_the_trainer_module_is_imported():
-    done = fresh_python("import fer_core.trainer, fer_core\nfrom fer_core import train\nimport inspect\n"
+    done = fresh_python("import fer_core.training.trainer, fer_core\nfrom fer_core import train\nimport inspect\n"
                         "assert inspect.isfunction(train) and fer_core.train is train\nprint('ok')")
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 

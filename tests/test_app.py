@@ -6,11 +6,10 @@ import json
 import shutil
 
 import pytest
+from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 from fer_core.labels import ADJECTIVES, EMOTIONS
-
-from conftest import REPO
 
 TIMEOUT = 120
 
@@ -32,7 +31,7 @@ def app_env(monkeypatch, tmp_path, tiny_model_path, tiny_csv):
 
 
 def page(name: str) -> AppTest:
-    return AppTest.from_file(str(REPO / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    return AppTest.from_file(str(REPO / "app_pages" / f"{name}.py"), default_timeout=TIMEOUT)
 
 
 def texts(at: AppTest) -> str:
@@ -170,8 +169,9 @@ def test_train_page_continues_a_stopped_run_to_its_last_epoch(app_env, tiny_csv,
     import threading
 
     import ui.resources
-    from fer_core.data import load_dataset
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.data.loading import load_dataset
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
 
     stop = threading.Event()
     train(TrainConfig(arch="tiny_cnn", epochs=2, batch_size=8, augment=False, warmup_epochs=0), load_dataset(tiny_csv),

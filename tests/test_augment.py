@@ -5,15 +5,18 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import synthetic_faces
 from skimage import data as skimage_data
 
-from fer_core.augment import RandomAffine
-from fer_core.data import Dataset
+from fer_core.data.dataset import Dataset
 from fer_core.errors import TrainingError
-from fer_core.faces import FaceDetector, crop_face, to_gray
-from fer_core.trainer import TrainConfig, augmentation_layers, reproduce_command, train
-
-from conftest import synthetic_faces
+from fer_core.inference.crops import crop_face, to_gray
+from fer_core.inference.detector import FaceDetector
+from fer_core.nets.affine import RandomAffine
+from fer_core.training.augmentation import augmentation_layers
+from fer_core.training.card import reproduce_command
+from fer_core.training.config import TrainConfig
+from fer_core.training.trainer import train
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,18 @@ import zipfile
 
 import pytest
 
-from fer_core import Predictor
-from fer_core.batch import CSV_COLUMNS, NO_FACE, UNREADABLE, label_photos, photos_in, write_csv, zip_photos
 from fer_core.cli import main
 from fer_core.errors import FerError, ImageError
+from fer_core.inference.batch import (
+    CSV_COLUMNS,
+    NO_FACE,
+    UNREADABLE,
+    label_photos,
+    photos_in,
+    write_csv,
+    zip_photos,
+)
+from fer_core.inference.predictor import Predictor
 from fer_core.limits import Limits
 
 

@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from fer_core.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
-
 from conftest import REPO, SHARED_CSV, csv_text, synthetic_faces
+
+from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser,
@@ -42,7 +41,7 @@ def app_url(tmp_path, tiny_model_path):
 def journey(request, tmp_path):
     """A server with a models folder of its own (the shipped models copied in), a runs folder and a
     dataset: synthetic faces by default, the real FER2013 file in the slow variant."""
-    from fer_core.data import load_dataset
+    from fer_core.data.loading import load_dataset
 
     if request.param == "fer2013":
         if not SHARED_CSV.exists():

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from fer_core.calibration import calibrate, fit_temperature, uncertain_threshold
-from fer_core.evaluate import apply_temperature, expected_calibration_error, reliability_bins
+from fer_core.metrics.calibration import calibrate, fit_temperature, uncertain_threshold
+from fer_core.metrics.probabilities import apply_temperature
+from fer_core.metrics.scores import expected_calibration_error, reliability_bins
 
 
 def calibrated_sample(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -62,9 +63,9 @@ def test_a_model_never_right_is_always_uncertain():
 def test_calibrate_cli_writes_temperature_and_evidence_to_the_card(tiny_model_path, tiny_csv, tmp_path, capsys):
     import shutil
 
+    from fer_core.artifacts.cards import read_card
     from fer_core.cli import main
-    from fer_core.modelio import read_card
-    from fer_core.predict import Predictor
+    from fer_core.inference.predictor import Predictor
 
     model = tmp_path / "m.keras"
     shutil.copy(tiny_model_path, model)

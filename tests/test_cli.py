@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, png_claiming
 
 from fer_core.cli import main
-
-from conftest import REPO, png_claiming
 
 
 def test_predict_json_has_faces_with_box_label_probabilities(tiny_model_path, astronaut_jpeg, capsys):
@@ -42,7 +41,7 @@ def test_evaluate_without_split_uses_every_row(tiny_model_path, tiny_csv, capsys
 def test_export_int8_needs_data_then_prints_both_engines_accuracy(tiny_model_path, tiny_csv, tmp_path, capsys):
     import shutil
 
-    from fer_core.modelio import card_path
+    from fer_core.artifacts.cards import card_path
 
     model = tmp_path / "tiny.keras"
     shutil.copy(tiny_model_path, model)
@@ -205,8 +204,9 @@ def test_resume_continues_with_the_recorded_settings_and_the_given_ones_on_top(t
 def test_info_on_a_run_folder_says_how_far_it_got_and_how_to_continue(tiny_csv, tmp_path, capsys):
     import threading
 
-    from fer_core.data import load_dataset
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.data.loading import load_dataset
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
 
     stop = threading.Event()
     out, run = tmp_path / "half.keras", tmp_path / "runs" / "half"
@@ -243,7 +243,7 @@ def test_stop_on_signals_sets_the_event_and_restores_the_handlers():
     import signal
     import threading
 
-    from fer_core.cli import stop_on_signals
+    from fer_core.cli.train import stop_on_signals
 
     stop, previous = threading.Event(), signal.getsignal(signal.SIGTERM)
     with stop_on_signals(stop):

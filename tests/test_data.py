@@ -9,13 +9,12 @@ import time
 
 import numpy as np
 import pytest
+from conftest import csv_text
 from PIL import Image
 
-from fer_core.data import load_dataset
+from fer_core.data.loading import load_dataset
 from fer_core.errors import DatasetError
 from fer_core.labels import EMOTIONS
-
-from conftest import csv_text
 
 
 def test_csv_loads_images_labels_and_splits(tiny_csv, cache_dir, faces_and_labels):

@@ -5,12 +5,19 @@ import shutil
 import numpy as np
 import pytest
 
-from fer_core.engines import (PARITY_TOLERANCE, QUANTIZED_MAX_ACCURACY_DROP, QUANTIZED_TOLERANCE, ExportConfig,
-                              KerasEngine, LiteRTEngine, export_litert, litert_path_for, matching_litert_file,
-                              open_engine)
+from fer_core.artifacts.cards import card_path, read_card
+from fer_core.artifacts.keras_files import load_keras_model
+from fer_core.artifacts.litert_files import litert_path_for, matching_litert_file
 from fer_core.errors import ModelError
-from fer_core.modelio import card_path, load_keras_model, read_card
-from fer_core.predict import Predictor, PredictorConfig
+from fer_core.inference.engines import KerasEngine, LiteRTEngine, open_engine
+from fer_core.inference.predictor import Predictor, PredictorConfig
+from fer_core.recipes.export import (
+    PARITY_TOLERANCE,
+    QUANTIZED_MAX_ACCURACY_DROP,
+    QUANTIZED_TOLERANCE,
+    ExportConfig,
+    export_litert,
+)
 
 pytest.importorskip("ai_edge_litert")
 
@@ -81,7 +88,7 @@ def test_unknown_engine_name_lists_the_choices(exported):
 
 
 def test_the_shipped_model_has_an_up_to_date_export():
-    from fer_core.predict import DEFAULT_MODEL_PATH
+    from fer_core.paths import DEFAULT_MODEL_PATH
 
     assert matching_litert_file(DEFAULT_MODEL_PATH, read_card(DEFAULT_MODEL_PATH)) is not None, \
         "run: python -m fer_core export"
@@ -98,7 +105,8 @@ def model_copy(tiny_model_path, tmp_path):
 
 def _tiny_dataset():
     from conftest import synthetic_faces
-    from fer_core.data import Dataset
+
+    from fer_core.data.dataset import Dataset
 
     images, labels = synthetic_faces(n_per_class=12)
     splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
@@ -126,11 +134,11 @@ def test_an_int8_export_needs_faces_to_be_measured_on(model_copy):
 
 
 def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(model_copy, monkeypatch):
-    import fer_core.engines as engines
+    import fer_core.recipes.export as export
 
     float_record = export_litert(model_copy)
     before = litert_path_for(model_copy).read_bytes()
-    monkeypatch.setattr(engines, "QUANTIZED_MAX_ACCURACY_DROP", -1.0)  # any export now counts as a loss
+    monkeypatch.setattr(export, "QUANTIZED_MAX_ACCURACY_DROP", -1.0)  # any export now counts as a loss
     with pytest.raises(ModelError, match="less accurate on PublicTest"):
         export_litert(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
     assert litert_path_for(model_copy).read_bytes() == before and read_card(model_copy)["litert"] == float_record
@@ -138,7 +146,7 @@ def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(mode
 
 
 def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_copy):
-    from fer_core.catalog import list_models
+    from fer_core.artifacts.catalog import list_models
 
     card = read_card(model_copy)
     keras_accuracy = card["metrics"]["PublicTest"]["accuracy"]

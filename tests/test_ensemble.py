@@ -9,18 +9,19 @@ import sys
 
 import numpy as np
 import pytest
-
-from fer_core import Predictor
-from fer_core.data import load_dataset
-from fer_core.ensemble import EnsembleConfig, ensemble_members, make_ensemble
-from fer_core.errors import ModelError
-from fer_core.explain import EnsembleGradCAM, GradCAM, explainer_for
-from fer_core.info import describe
-from fer_core.modelio import load_keras_model
-from fer_core.precision import weights_dtype
-from fer_core.trainer import TrainConfig, train
-
 from conftest import REPO, csv_text, synthetic_faces
+
+from fer_core.artifacts.keras_files import load_keras_model
+from fer_core.cli.info import describe
+from fer_core.data.loading import load_dataset
+from fer_core.errors import ModelError
+from fer_core.inference.explain import EnsembleGradCAM, GradCAM, explainer_for
+from fer_core.inference.predictor import Predictor
+from fer_core.nets.graph import ensemble_members
+from fer_core.nets.weights_dtype import weights_dtype
+from fer_core.recipes.ensemble import EnsembleConfig, make_ensemble
+from fer_core.training.config import TrainConfig
+from fer_core.training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_the_card_records_each_member_and_the_ensembles_own_metrics(members, ens
 
 
 def test_a_blurred_member_keeps_its_blur_and_the_network_it_came_from(members, tmp_path):
-    from fer_core.smoothing import BlurConfig, make_blurred_model
+    from fer_core.recipes.blur import BlurConfig, make_blurred_model
 
     _, data, paths = members
     blurred = tmp_path / "seed1_blur.keras"
@@ -99,7 +100,7 @@ def test_grad_cam_of_an_ensemble_averages_its_members_maps(ensemble):
 
 def test_the_ensemble_exports_to_litert_and_predicts_through_it(ensemble, tmp_path):
     pytest.importorskip("ai_edge_litert")
-    from fer_core.engines import export_litert
+    from fer_core.recipes.export import export_litert
 
     out = tmp_path / "copy.keras"
     shutil.copy(ensemble[0], out)

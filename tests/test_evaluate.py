@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_core.evaluate import (apply_temperature, confusion_matrix, expected_calibration_error,
-                               metrics_from_probabilities)
+from fer_core.metrics.probabilities import apply_temperature
+from fer_core.metrics.scores import (
+    confusion_matrix,
+    expected_calibration_error,
+    metrics_from_probabilities,
+)
 
 
 def _one_hot_probabilities(predicted, confidence=0.9):

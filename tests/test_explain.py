@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from fer_core.explain import GradCAM, overlay_on_face, overlay_on_photo, target_layer
+from fer_core.inference.explain import GradCAM, target_layer
+from fer_core.inference.render import overlay_on_face, overlay_on_photo
 
 REGION = (slice(6, 22), slice(6, 22))  # rows, columns: the only place the class can be read
 
@@ -24,7 +25,7 @@ def region_decided_faces(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 def region_model():
     import keras
 
-    from fer_core.models import build_model
+    from fer_core.nets.builders import build_model
 
     keras.utils.set_random_seed(0)
     images, labels = region_decided_faces(512)
@@ -57,7 +58,7 @@ def test_heat_map_mass_lies_mostly_in_the_deciding_region(region_model):
 
 @pytest.mark.parametrize("arch", ["seed_cnn", "vgg_fer_s", "vgg_fer", "tiny_cnn"])
 def test_grad_cam_runs_on_every_registry_architecture(arch):
-    from fer_core.models import build_model
+    from fer_core.nets.builders import build_model
 
     model = build_model(arch)
     layer = target_layer(model)
@@ -75,7 +76,7 @@ def test_overlays_keep_the_picture_size():
 
 
 def test_predictor_explains_the_predicted_class_by_default(tiny_model_path, astronaut_jpeg):
-    from fer_core.predict import Predictor
+    from fer_core.inference.predictor import Predictor
 
     predictor = Predictor.load(tiny_model_path)
     face = predictor.predict(astronaut_jpeg)[0]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fer_core.faces import Detection, DetectorConfig, FaceDetector, crop_detection
+from fer_core.inference.crops import crop_detection
+from fer_core.inference.detector import Detection, DetectorConfig, FaceDetector
 
 YUNET = DetectorConfig(kind="yunet")
 
@@ -92,9 +93,9 @@ def test_the_crop_frames_with_scale_and_shift_and_stays_48_by_48_at_the_photo_ed
 
 
 def test_the_predictor_with_yunet_labels_the_example_face(tmp_path):
-    from fer_core.predict import Predictor, PredictorConfig
-
     from conftest import REPO
+
+    from fer_core.inference.predictor import Predictor, PredictorConfig
 
     faces = Predictor.load(config=PredictorConfig(detector=YUNET)).predict(REPO / "assets" / "example_astronaut.jpg")
     assert len(faces) == 1 and faces[0].label == "happy"
@@ -104,7 +105,7 @@ def test_the_predictor_with_yunet_labels_the_example_face(tmp_path):
 
 @pytest.fixture(scope="module")
 def predictor():
-    from fer_core.predict import Predictor
+    from fer_core.inference.predictor import Predictor
 
     return Predictor.load()  # the shipped model with the app's default detector
 

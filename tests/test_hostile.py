@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, csv_text, synthetic_faces
 
-from fer_core.data import load_dataset
+from fer_core.data.loading import load_dataset
 from fer_core.errors import DatasetError, ModelError, TrainingError
 from fer_core.limits import Limits
-
-from conftest import REPO, csv_text, synthetic_faces
 
 MAX_MESSAGE = 400
 MEMORY_LIMIT_MB = 1500
@@ -112,7 +111,7 @@ def test_every_error_message_is_one_line_of_a_few_hundred_characters():
 
 
 def test_a_hosted_app_accepts_typed_paths_only_inside_the_dataset_folders(monkeypatch, tmp_path):
-    from fer_core.data import dataset_folders, is_inside
+    from fer_core.data.loading import dataset_folders, is_inside
 
     data = tmp_path / "data"
     data.mkdir()
@@ -132,7 +131,7 @@ def test_the_explore_page_on_a_shared_server_refuses_a_typed_path_outside_the_da
     monkeypatch.setattr(ui.resources, "REPO_ROOT", tmp_path)
     monkeypatch.setenv("FER_DATA", str(tiny_csv))
     monkeypatch.setenv("FER_TYPED_PATHS", "datasets")  # as on a hosted server
-    at = AppTest.from_file(str(REPO / "pages" / "explore.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "app_pages" / "explore.py"), default_timeout=120).run()
     at.selectbox(key="explore_dataset").select("Type a path...").run()
     at.text_input(key="explore_path").set_value("/etc/passwd").run()
     assert not at.exception
@@ -154,7 +153,7 @@ def test_the_explore_page_reports_a_bomb_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setattr(ui.resources, "REPO_ROOT", tmp_path)
     monkeypatch.setenv("FER_DATA", str(wide))
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
-    at = AppTest.from_file(str(REPO / "pages" / "explore.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "app_pages" / "explore.py"), default_timeout=120).run()
     assert not at.exception
     assert "longer than 65,536 bytes" in at.error[0].value and len(at.error[0].value) <= MAX_MESSAGE
 
@@ -175,7 +174,7 @@ def forged_keras(path: Path, member_size: int) -> Path:
 
 def test_a_keras_zip_bomb_is_refused_before_keras_reads_it(tmp_path, astronaut_jpeg):
     bomb = forged_keras(tmp_path / "bomb.keras", 3_000_000_000)
-    from fer_core.modelio import load_keras_model
+    from fer_core.artifacts.keras_files import load_keras_model
 
     with pytest.raises(ModelError, match="unpacks to 3,000 MB .* over the 300 MB limit for a model; refused"):
         load_keras_model(bomb)
@@ -192,13 +191,13 @@ def test_the_app_lists_a_zip_bomb_model_without_loading_it_and_refuses_it_clearl
     models.mkdir()
     forged_keras(models / "default.keras", 3_000_000_000)
     monkeypatch.setenv("FER_MODELS_DIR", str(models))
-    at = AppTest.from_file(str(REPO / "pages" / "predict.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "app_pages" / "predict.py"), default_timeout=120).run()
     assert not at.exception and "over the 300 MB limit" in at.error[0].value
 
 
 def exported(tiny_model_path: Path, tmp_path: Path) -> Path:
     """A copy of the tiny model with its float32 LiteRT export."""
-    from fer_core.engines import export_litert
+    from fer_core.recipes.export import export_litert
 
     model = tmp_path / "m.keras"
     shutil.copy(tiny_model_path, model)
@@ -210,7 +209,7 @@ def exported(tiny_model_path: Path, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("damage", ["100 random bytes mid-file", "truncated"])
 def test_a_damaged_litert_export_is_never_run_and_keras_takes_over_with_a_warning(tiny_model_path, tmp_path,
                                                                                astronaut_jpeg, damage):
-    from fer_core.predict import Predictor
+    from fer_core.inference.predictor import Predictor
 
     model = exported(tiny_model_path, tmp_path)
     lite = model.with_suffix(".tflite")
@@ -232,8 +231,9 @@ def test_a_damaged_litert_export_is_never_run_and_keras_takes_over_with_a_warnin
 # ------------------------------------------------------------------- training
 
 def test_training_into_a_full_disk_is_one_line_naming_the_folder(tmp_path, tiny_csv, monkeypatch):
-    from fer_core.runs import RunFolder
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.runs import RunFolder
+    from fer_core.training.trainer import train
 
     real_write = Path.write_text
 
@@ -261,7 +261,8 @@ def test_an_existing_output_is_refused_before_the_data_is_read_and_no_run_folder
 def test_a_fresh_run_never_deletes_an_unfinished_run_of_the_same_name(tmp_path, tiny_csv):
     import threading
 
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
 
     data, stop = load_dataset(tiny_csv), threading.Event()
     config = TrainConfig(arch="tiny_cnn", epochs=3, batch_size=8, augment=False, warmup_epochs=0)
@@ -283,7 +284,8 @@ def test_the_train_page_refuses_a_name_held_by_an_unfinished_run(monkeypatch, tm
     from streamlit.testing.v1 import AppTest
 
     import ui.resources
-    from fer_core.trainer import TrainConfig, train
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
 
     models = tmp_path / "models"
     models.mkdir()
@@ -295,7 +297,7 @@ def test_the_train_page_refuses_a_name_held_by_an_unfinished_run(monkeypatch, tm
           [lambda p: p.stage == "epoch_end" and stop.set()], out_path=models / "mine.keras",
           run_dir=tmp_path / "runs" / "mine", stop_event=stop)
     (models / "mine.keras").unlink()
-    at = AppTest.from_file(str(REPO / "pages" / "train.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "app_pages" / "train.py"), default_timeout=120).run()
     at.text_input(key="train_name").set_value("mine")
     at.button[0].click().run()
     assert not at.exception
@@ -320,12 +322,12 @@ def test_a_batch_csv_neutralises_cells_a_spreadsheet_would_run(tmp_path, tiny_li
 
 
 def test_a_batch_of_cheap_huge_photos_stops_at_its_pixel_budget(tmp_path, tiny_model_path):
+    import io
+
     from PIL import Image
 
-    from fer_core.batch import label_photos
-    from fer_core.predict import Predictor, PredictorConfig
-
-    import io
+    from fer_core.inference.batch import label_photos
+    from fer_core.inference.predictor import Predictor, PredictorConfig
 
     buffer = io.BytesIO()
     Image.new("L", (2000, 2000), 128).save(buffer, "PNG")  # 4 MP in a few kilobytes
@@ -343,7 +345,7 @@ def test_the_app_batch_has_a_pixel_and_a_time_budget():
 
 
 def test_limits_are_printed_in_the_units_the_readme_states(tmp_path):
-    from fer_core.images import load_rgb
+    from fer_core.data.photos import load_rgb
     from fer_core.errors import ImageError
 
     with pytest.raises(ImageError, match=r"25.1 MB is over the 25 MB limit for one photo"):
@@ -361,7 +363,7 @@ def test_the_app_warns_in_the_sidebar_when_a_damaged_export_makes_it_fall_back(m
     model.with_suffix(".json").rename(tmp_path / "default.json")
     lite.rename(tmp_path / "default.tflite")
     monkeypatch.setenv("FER_MODELS_DIR", str(tmp_path))
-    at = AppTest.from_file(str(REPO / "pages" / "predict.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "app_pages" / "predict.py"), default_timeout=120).run()
     at.button(key="predict_example").click().run()
     assert not at.exception and not at.error
     assert "does not match the SHA-256 recorded at export" in at.sidebar.warning[0].value
@@ -379,8 +381,8 @@ def test_the_app_predicts_with_the_hosted_limits(tiny_model_path):
 def test_a_batch_past_its_time_budget_labels_no_more_photos(tiny_model_path, astronaut_jpeg):
     import time
 
-    from fer_core.batch import label_photos
-    from fer_core.predict import Predictor, PredictorConfig
+    from fer_core.inference.batch import label_photos
+    from fer_core.inference.predictor import Predictor, PredictorConfig
 
     predictor = Predictor.load(tiny_model_path, PredictorConfig(limits=Limits(max_batch_seconds=0.5)))
     photos = ((f"p{i}.jpg", astronaut_jpeg.read_bytes()) for i in range(4))

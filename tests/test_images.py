@@ -6,13 +6,12 @@ import io
 
 import numpy as np
 import pytest
+from conftest import png_claiming
 from PIL import Image
 
+from fer_core.data.photos import load_rgb
 from fer_core.errors import ImageError
-from fer_core.images import load_rgb
 from fer_core.limits import Limits
-
-from conftest import png_claiming
 
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import time
 
-from fer_core.card_scores import CardOptions
-from fer_core.jobs import JobManager, JobSettings, available_cores
-from fer_core.train_config import TrainConfig
-
 from conftest import csv_text, synthetic_faces
+
+from fer_core.metrics.card_scores import CardOptions
+from fer_core.training.config import TrainConfig
+from fer_core.training.jobs import JobManager, JobSettings, available_cores
 
 QUICK = JobSettings(card_options=CardOptions(score_training_split=False, calibrate=False))
 

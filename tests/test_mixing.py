@@ -1,4 +1,4 @@
-"""fer_core.mixing: MixUp and CutMix batches, and a training run that uses them."""
+"""fer_core.training.mixing: MixUp and CutMix batches, and a training run that uses them."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ import json
 
 import numpy as np
 import pytest
-
-from fer_core.data import Dataset
-from fer_core.errors import TrainingError
-from fer_core.mixing import MixedBatches, MixingConfig, cutmix, mix_batch, mixup
-from fer_core.trainer import TrainConfig, train
-
 from conftest import synthetic_faces
+
+from fer_core.data.dataset import Dataset
+from fer_core.errors import TrainingError
+from fer_core.training.config import TrainConfig
+from fer_core.training.mixing import (
+    MixedBatches,
+    MixingConfig,
+    cutmix,
+    mix_batch,
+    mixup,
+)
+from fer_core.training.trainer import train
 
 
 def _numbered(n: int = 8, size: int = 12):

@@ -1,14 +1,14 @@
-"""fer_core.precision: weights stored in float16 take half the file and give the same answers."""
+"""fer_core.nets.weights_dtype: weights stored in float16 take half the file and give the same answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from fer_core.artifacts.keras_files import load_keras_model
 from fer_core.errors import ModelError
-from fer_core.modelio import load_keras_model
-from fer_core.models import build_model
-from fer_core.precision import weights_dtype, with_weights_dtype
+from fer_core.nets.builders import build_model
+from fer_core.nets.weights_dtype import weights_dtype, with_weights_dtype
 
 
 def test_float16_storage_halves_the_file_and_loading_computes_in_float32(tmp_path):

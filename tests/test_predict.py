@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core import EMOTIONS, ModelError, Predictor
-from fer_core.evaluate import apply_temperature
-from fer_core.faces import FaceDetector, crop_face, to_gray
+from fer_core.errors import ModelError
+from fer_core.inference.crops import crop_face, to_gray
+from fer_core.inference.detector import FaceDetector
+from fer_core.inference.predictor import Predictor, PredictorConfig
+from fer_core.labels import EMOTIONS
 from fer_core.limits import Limits
-from fer_core.predict import PredictorConfig
+from fer_core.metrics.probabilities import apply_temperature
 
 
 def test_detector_finds_the_astronaut_and_no_face_on_the_cat(astronaut_jpeg, cat_png):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from fer_core.data import load_dataset
-from fer_core.trainer import TrainConfig, train
-
 from conftest import SHARED_CSV
+
+from fer_core.data.loading import load_dataset
+from fer_core.training.config import TrainConfig
+from fer_core.training.trainer import train
 
 needs_data = pytest.mark.skipif(not SHARED_CSV.exists(), reason="../shared/data/fer2013.csv.gz is absent")
 

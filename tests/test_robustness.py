@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fer_core.data import load_dataset
+from fer_core.data.loading import load_dataset
+from fer_core.data.photos import load_rgb
 from fer_core.errors import DatasetError, ImageError
-from fer_core.images import load_rgb
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -71,7 +71,7 @@ def test_random_csv_text_gives_a_dataset_or_a_dataset_error(tmp_path_factory, te
 
 
 def test_eight_threads_sharing_one_predictor_get_the_single_threaded_answers(tiny_model_path, astronaut_jpeg):
-    from fer_core.predict import Predictor
+    from fer_core.inference.predictor import Predictor
 
     predictor = Predictor.load(tiny_model_path)
     photo = astronaut_jpeg.read_bytes()

@@ -9,12 +9,11 @@ import json
 
 import numpy as np
 import pytest
-
-from fer_core import Predictor
-from fer_core.data import load_dataset
-from fer_core.labels import EMOTIONS
-
 from conftest import REPO, SHARED_CSV
+
+from fer_core.data.loading import load_dataset
+from fer_core.inference.predictor import Predictor
+from fer_core.labels import EMOTIONS
 
 MODEL = REPO / "models" / "default.keras"
 SHIPPED = sorted((REPO / "models").glob("*.keras"))
@@ -43,9 +42,26 @@ def trained_networks(card: dict) -> list[dict]:
     return [card]
 
 
+def full_card(model) -> dict:
+    """The model's card, with its members' full record from the side file it names (if any)."""
+    card = json.loads(model.with_suffix(".json").read_text())
+    if "members_record" in card:
+        card["members"] = json.loads((model.parent / card["members_record"]).read_text())["members"]
+    return card
+
+
+def test_the_default_card_keeps_what_the_app_needs_and_leaves_the_histories_aside():
+    card = json.loads(MODEL.with_suffix(".json").read_text())
+    assert MODEL.with_suffix(".json").stat().st_size < 60_000
+    assert {"title", "summary", "metrics", "validation_split", "temperature", "uncertain_below", "litert"} <= set(card)
+    assert all("history" not in member for member in card["members"])
+    full = full_card(MODEL)
+    assert [member["file"] for member in full["members"]] == [member["file"] for member in card["members"]]
+
+
 @each_model
 def test_shipped_card_records_how_the_model_was_made(model):
-    card = json.loads(model.with_suffix(".json").read_text())
+    card = full_card(model)
     assert card["classes"] == list(EMOTIONS)
     assert card["data"]["fingerprint"].startswith("sha256:")
     assert card["training"]["seconds"] > 0 and card["training"]["hardware"]

@@ -8,19 +8,25 @@ import cv2
 import keras
 import numpy as np
 import pytest
-
-from fer_core import Predictor
-from fer_core.catalog import architecture_of
-from fer_core.cli import main
-from fer_core.data import Dataset
-from fer_core.errors import ModelError
-from fer_core.explain import GradCAM, explainer_for
-from fer_core.modelio import load_keras_model
-from fer_core.smoothing import (BLUR_LAYER, BlurConfig, best_trial, blur_radius, has_input_blur, make_blurred_model,
-                                network_weights, try_blurs, with_input_blur)
-from fer_core.trainer import TrainConfig, train
-
 from conftest import synthetic_faces
+
+from fer_core.artifacts.catalog import architecture_of
+from fer_core.artifacts.keras_files import load_keras_model
+from fer_core.cli import main
+from fer_core.data.dataset import Dataset
+from fer_core.errors import ModelError
+from fer_core.inference.explain import GradCAM, explainer_for
+from fer_core.inference.predictor import Predictor
+from fer_core.nets.input_blur import (
+    BLUR_LAYER,
+    blur_radius,
+    has_input_blur,
+    network_weights,
+    with_input_blur,
+)
+from fer_core.recipes.blur import BlurConfig, best_trial, make_blurred_model, try_blurs
+from fer_core.training.config import TrainConfig
+from fer_core.training.trainer import train
 
 
 def tiny_dataset() -> Dataset:
@@ -165,7 +171,9 @@ def test_sigmas_out_of_range_are_refused():
 
 def test_the_litert_export_of_a_blurred_model_matches_keras(tiny_model_path, tmp_path):
     pytest.importorskip("ai_edge_litert")
-    from fer_core.engines import LiteRTEngine, export_litert, litert_path_for
+    from fer_core.artifacts.litert_files import litert_path_for
+    from fer_core.inference.engines import LiteRTEngine
+    from fer_core.recipes.export import export_litert
 
     model = tmp_path / "blurred.keras"
     make_blurred_model(BlurConfig(model=str(tiny_model_path), sigmas=(0.6,)), tiny_dataset(), model)

@@ -8,15 +8,16 @@ import threading
 
 import numpy as np
 import pytest
-
-from fer_core.data import Dataset
-from fer_core.errors import TrainingError
-from fer_core.modelio import load_keras_model
-from fer_core.evaluate import predict_probabilities
-from fer_core.trainer import (TrainConfig, class_weights, learning_rate_at, split_train_val, train,
-                            training_targets)
-
 from conftest import synthetic_faces
+
+from fer_core.artifacts.keras_files import load_keras_model
+from fer_core.data.dataset import Dataset
+from fer_core.errors import TrainingError
+from fer_core.metrics.probabilities import predict_probabilities
+from fer_core.training.config import TrainConfig
+from fer_core.training.inputs import class_weights, split_train_val, training_targets
+from fer_core.training.optimizer import learning_rate_at
+from fer_core.training.trainer import train
 
 FAST = dict(arch="tiny_cnn", batch_size=16, augment=False, warmup_epochs=0, learning_rate=0.01)
 
@@ -129,10 +130,10 @@ def test_balanced_class_weights_favour_rare_classes():
 
 
 def _fail_writes(monkeypatch, function: str, when):
-    """Make fer_core.modelio.<function> raise 'No space left on device' for paths matching ``when``."""
+    """Make fer_core.artifacts.keras_files.<function> raise 'No space left on device' for paths matching ``when``."""
     import errno
 
-    import fer_core.modelio as modelio
+    import fer_core.artifacts.keras_files as modelio
 
     real = getattr(modelio, function)
 
@@ -159,8 +160,8 @@ def test_a_full_disk_at_the_final_save_leaves_the_existing_model_and_card_untouc
 def test_a_model_that_would_not_load_never_replaces_a_good_one(data, tmp_path):
     import keras
 
+    from fer_core.artifacts.keras_files import save_model_with_card
     from fer_core.errors import ModelError
-    from fer_core.modelio import save_model_with_card
 
     target = tmp_path / "m.keras"
     train(TrainConfig(epochs=1, **FAST), data, out_path=target, run_dir=tmp_path / "run")
@@ -187,7 +188,7 @@ def test_a_full_disk_during_training_is_a_clear_error_and_the_run_resumes(data, 
 
 
 def test_hardware_description_names_the_cpu_and_no_gpu_under_tensorflow():
-    from fer_core.hardware import accelerator_description, hardware_description
+    from fer_core.training.hardware import accelerator_description, hardware_description
 
     assert accelerator_description() == ""  # the pinned TensorFlow is the CPU build
     assert f"{os.cpu_count()} cores" in hardware_description()
@@ -233,7 +234,7 @@ def _stopped_run(data, tmp_path, name: str, *, epochs: int = 3) -> None:
 
 
 def test_unfinished_runs_lists_a_stopped_run_and_skips_finished_and_broken_ones(data, tmp_path):
-    from fer_core.runs import unfinished_runs
+    from fer_core.training.runs import unfinished_runs
 
     _stopped_run(data, tmp_path, "stopped")
     train(TrainConfig(epochs=1, **FAST), data, run_dir=tmp_path / "runs" / "finished")
@@ -274,7 +275,7 @@ def test_a_run_folder_in_use_by_a_live_process_is_refused_and_left_alone(data, t
     import subprocess
     import sys
 
-    from fer_core.runs import RunFolder, summarize_run
+    from fer_core.training.runs import RunFolder, summarize_run
 
     _stopped_run(data, tmp_path, "busy")
     folder = RunFolder(tmp_path / "runs" / "busy")
@@ -353,16 +354,16 @@ def test_with_ema_the_best_model_holds_the_raw_weights_when_they_score_higher(da
 def test_the_best_epoch_keeps_whichever_weights_scored_higher(monkeypatch, tmp_path, averaged, raw, kept, swapped):
     import types
 
-    import fer_core.modelio
-    from fer_core.trainer import _checkpoint_callback
+    import fer_core.training.callbacks.checkpoint as checkpoint
+    from fer_core.training.callbacks.checkpoint import RunCheckpoint
 
     saved, swaps = [], []
-    monkeypatch.setattr(fer_core.modelio, "save_model_atomically", lambda model, path: saved.append(list(swaps)))
+    monkeypatch.setattr(checkpoint, "save_model_atomically", lambda model, path: saved.append(list(swaps)))
     averaging = types.SimpleNamespace(on_test_begin=lambda: swaps.append("in"), on_test_end=lambda: swaps.append("out"))
     run = types.SimpleNamespace(best_file=tmp_path / "best.keras", save_epoch=lambda model, state: "epoch_001.keras")
     state = {"_started": 0.0}
-    callback = _checkpoint_callback(run, state, types.SimpleNamespace(stopped_by_request=False, history={}),
-                                    "val_accuracy", averaging)
+    callback = RunCheckpoint(run, state, types.SimpleNamespace(stopped_by_request=False, history={}),
+                           "val_accuracy", averaging)
     callback.on_epoch_end(0, {"val_accuracy": averaged, "val_accuracy_raw": raw})
     assert state["best_weights"] == kept and state["best_value"] == max(v for v in (averaged, raw) if v == v)
     assert saved == [["in"] if swapped else []] and swaps == (["in", "out"] if swapped else [])

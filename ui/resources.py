@@ -7,19 +7,26 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core import catalog
-
-from fer_core.data import Dataset, dataset_folders, default_cache_dir, find_datasets, is_inside, load_dataset
+from fer_core import paths
+from fer_core.artifacts import catalog
+from fer_core.data.cache import default_cache_dir
+from fer_core.data.dataset import Dataset
+from fer_core.data.loading import (
+    dataset_folders,
+    find_datasets,
+    is_inside,
+    load_dataset,
+)
 from fer_core.errors import one_line
-from fer_core.jobs import JobManager
+from fer_core.training.jobs import JobManager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PHOTO = REPO_ROOT / "assets" / "example_astronaut.jpg"  # NASA portrait of Eileen Collins, public domain
 
 
 def models_dir() -> Path:
-    """Where the app looks for models: ``$FER_MODELS_DIR`` or the repo's ``models/``."""
-    return Path(os.environ.get("FER_MODELS_DIR") or catalog.MODELS_DIR)
+    """Where the app looks for models: ``$FER_MODELS_DIR`` or the shipped ``models/``."""
+    return Path(os.environ.get("FER_MODELS_DIR") or paths.MODELS_DIR)
 
 
 def runs_dir() -> Path:
@@ -48,8 +55,8 @@ def sidebar_model_picker(key: str) -> catalog.ModelEntry:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=3)
 def get_predictor(model_path: str, mtime: float):
     """A Predictor for ``model_path``; ``mtime`` makes a retrained file load afresh."""
+    from fer_core.inference.predictor import Predictor, PredictorConfig
     from fer_core.limits import APP_LIMITS
-    from fer_core.predict import Predictor, PredictorConfig
 
     return Predictor.load(model_path, PredictorConfig(limits=APP_LIMITS))
 

@@ -1,0 +1,77 @@
+"""The models on offer: every ``.keras`` file in a folder, the shipped default first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer_core.artifacts.cards import read_card
+from fer_core.errors import ModelError
+from fer_core.paths import MODELS_DIR
+
+DEFAULT_NAME = "default.keras"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model file and what a user is told about it: a short title, a sentence, and its accuracy."""
+
+    path: Path
+    architecture: str | None
+    accuracy: float | None
+    split: str | None
+    name: str = ""  # the card's title ("Most accurate: three networks"); empty: the file's name
+    summary: str = ""  # one plain sentence about the model, from its card
+
+    @property
+    def title(self) -> str:
+        """Short enough for the sidebar: 'Most accurate: three networks (73%)', 'my_model (61%)'."""
+        accuracy = f" ({self.accuracy:.0%})" if self.accuracy is not None else ""
+        return f"{self.name or self.path.stem}{accuracy}"
+
+    @property
+    def details(self) -> str:
+        """The plain sentence, its accuracy on the validation split, and the technical name, for help texts."""
+        parts = [self.summary] if self.summary else []
+        if self.accuracy is not None:
+            parts.append(f"Right on {self.accuracy:.1%} of the {self.split} faces, which it was not "
+                         "trained on.")
+        parts.append(f"File `{self.path.name}`, architecture `{self.architecture or 'unknown (no model card)'}`.")
+        return " ".join(parts)
+
+
+def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
+    """Model files in ``folder``; the shipped default first, then by name."""
+    entries = []
+    for path in sorted(Path(folder).glob("*.keras"), key=lambda p: (p.name != DEFAULT_NAME, p.name)):
+        try:
+            card = read_card(path)
+        except ModelError:
+            card = {}
+        split = card.get("validation_split")
+        entries.append(ModelEntry(path, architecture_of(card), headline_accuracy(path, card), split,
+                                  name=str(card.get("title", "")), summary=str(card.get("summary", ""))))
+    return entries
+
+
+def headline_accuracy(path: Path, card: dict) -> float | None:
+    """The card's accuracy on its validation split, as the app will measure it: that of the
+    model's int8 LiteRT file when the app runs one (an up-to-date export measured on that split),
+    else the Keras model's."""
+    from fer_core.artifacts.litert_files import litert_available, matching_litert_file
+
+    split = card.get("validation_split")
+    if not split:
+        return None
+    measured = (card.get("litert") or {}).get("accuracy") or {}
+    if measured.get("split") == split and litert_available() and matching_litert_file(path, card) is not None:
+        return measured["litert"]
+    return card.get("metrics", {}).get(split, {}).get("accuracy")
+
+
+def architecture_of(card: dict) -> str | None:
+    """The card's architecture, with the input blur when the model has one: 'vgg_fer_s + input blur'."""
+    architecture = card.get("architecture")
+    if architecture and card.get("input_blur", {}).get("sigma"):
+        return f"{architecture} + input blur"
+    return architecture

@@ -1,0 +1,20 @@
+"""The ``python -m fer_core`` argument parser: one sub-command per module of this package."""
+
+from __future__ import annotations
+
+import argparse
+
+from fer_core.cli import blur, calibrate, ensemble, evaluate, export, info, predict, train
+
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "calibrate": calibrate, "export": export,
+            "ensemble": ensemble, "blur": blur, "info": info}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command, in the order ``--help`` lists them."""
+    parser = argparse.ArgumentParser(prog="python -m fer_core",
+                                     description="Facial expression recognition on FER2013: train, evaluate, predict.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_parser(commands)
+    return parser

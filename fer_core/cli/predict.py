@@ -1,0 +1,112 @@
+"""``predict``: find the faces in a photo and classify their expressions; a folder or .zip to a CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from fer_core.cli.common import add_model_option, warn_if_slow
+from fer_core.errors import FerError
+from fer_core.inference.detector import DETECTORS
+from fer_core.limits import DEFAULT_LIMITS
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("predict", help="find the faces in a photo and classify their expressions")
+    parser.add_argument("image", help="a photo (jpg, png, webp, bmp, ...), or a folder or .zip of photos")
+    parser.add_argument("--csv", help="for a folder or .zip: write one row per face to this CSV file")
+    parser.add_argument("--explain", metavar="OUT.png", help="also write the photo with Grad-CAM heat maps")
+    parser.add_argument("--explain-class", metavar="CLASS", help="explain this class instead of the predicted one")
+    add_model_option(parser)
+    parser.add_argument("--whole-image", action="store_true", help="classify the whole picture when no face is found")
+    parser.add_argument("--max-batch-pixels", type=int, default=DEFAULT_LIMITS.max_batch_pixels, metavar="N",
+                        help="for a folder or .zip: photos past this many pixels in all are not labelled "
+                             f"(default {DEFAULT_LIMITS.max_batch_pixels:,})")
+    parser.add_argument("--detector", choices=DETECTORS, default="yunet",
+                        help="the face detector: YuNet (default; finds turned and small faces) or OpenCV's Haar "
+                             "cascade")
+    parser.add_argument("--json", action="store_true", help='print {"faces": [...]} as JSON')
+
+
+def run(args) -> int:
+    from fer_core.inference.detector import DetectorConfig
+    from fer_core.inference.predictor import Predictor, PredictorConfig
+
+    limits = replace(DEFAULT_LIMITS, max_batch_pixels=args.max_batch_pixels)
+    predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector), limits=limits))
+    warn_if_slow(predictor)
+    target = Path(args.image)
+    if target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file()):
+        return label_many(args, predictor)
+    if args.csv:
+        raise FerError(f"{args.image}: --csv is for a folder or a .zip of photos")
+    faces = predictor.predict(args.image, whole_image_if_no_face=args.whole_image)
+    if args.explain:
+        write_explanation(args, predictor, faces)
+    if faces.capped:
+        print(f"note: {args.image}: {faces.found} faces found; the {len(faces)} largest were classified "
+              f"(the limit is {predictor.config.limits.max_faces} faces per photo)", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"faces": [face.to_dict() for face in faces], "faces_found": faces.found}))
+        return 0
+    if not faces:
+        print(f"{args.image}: no face found (try --whole-image)")
+    for index, face in enumerate(faces, start=1):
+        where = "whole image" if face.whole_image else f"box {face.box}"
+        print(f"face {index} ({where}): {face.label} {face.confidence:.0%}")
+    return 0
+
+
+def label_many(args, predictor) -> int:
+    """Label every photo of a folder or .zip: one CSV row per face, to --csv or to stdout."""
+    from fer_core.inference.batch import CSV_COLUMNS, label_photos, photos_in, write_csv
+    from fer_core.labels import EMOTIONS
+
+    started = time.monotonic()
+    on_photo = _show_progress if sys.stderr.isatty() else None
+    rows = label_photos(predictor, photos_in(args.image, predictor.config.limits), on_photo=on_photo)
+    if not args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(row.to_record() for row in rows)
+        return 0
+    counts = write_csv(rows, args.csv)
+    if on_photo:
+        print(file=sys.stderr)
+    faces = sum(n for label, n in counts.items() if label in EMOTIONS)
+    summary = ", ".join(f"{label} {n}" for label, n in counts.most_common())
+    print(f"wrote {args.csv}: {faces} faces ({summary}) in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def _show_progress(done: int, name: str) -> None:
+    print(f"\r{done} photos labelled ({name[-40:]})" + " " * 10, end="", file=sys.stderr, flush=True)
+
+
+def write_explanation(args, predictor, faces) -> None:
+    """The photo with each face's Grad-CAM heat map and label, as a PNG at --explain."""
+    from PIL import Image
+
+    from fer_core.data.photos import load_rgb
+    from fer_core.inference.explain import class_index
+    from fer_core.inference.render import annotate, overlay_on_photo
+
+    if not args.explain.lower().endswith(".png"):
+        raise FerError(f"{args.explain}: --explain writes a .png file")
+    if args.explain_class:
+        try:
+            class_index(args.explain_class)
+        except ValueError as error:
+            raise FerError(str(error)) from None
+    rgb = load_rgb(args.image)
+    heats = [(face.box, predictor.explain(face, args.explain_class)) for face in faces]
+    try:
+        Image.fromarray(annotate(overlay_on_photo(rgb, heats), faces)).save(args.explain)
+    except OSError as error:
+        raise FerError(f"{args.explain}: cannot write the heat map ({error.strerror or error})") from None
+    print(f"wrote {args.explain}: Grad-CAM for {args.explain_class or 'the predicted class'} of {len(faces)} "
+          f"face{'s' if len(faces) != 1 else ''}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""The Keras callbacks of a training run, one per module: progress, checkpoints, raw-weight scores."""

@@ -1,0 +1,96 @@
+"""The shape of fer_core: each subpackage imports only the layers beneath it, and no module imports
+itself back through others (imports made inside functions count too)."""
+
+from __future__ import annotations
+
+import ast
+
+from conftest import REPO
+
+PACKAGE = REPO / "fer_core"
+FOUNDATION = "fer_core"  # errors, labels, geometry, limits, paths, quiet: importable from anywhere
+# what each subpackage may import, besides itself and the foundation modules (docs/architecture.md)
+ALLOWED = {
+    "data": set(),
+    "nets": {"data"},
+    "metrics": {"data", "nets"},
+    "artifacts": {"data", "nets", "metrics"},
+    "training": {"data", "nets", "metrics", "artifacts"},
+    "inference": {"data", "nets", "metrics", "artifacts"},
+    "recipes": {"data", "nets", "metrics", "artifacts", "training", "inference"},
+    "cli": {"data", "nets", "metrics", "artifacts", "training", "inference", "recipes"},
+}
+
+
+def module_name(path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path) -> set[str]:
+    """The fer_core modules a file imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fer_core"):
+            assert node.level == 0, f"{path}: relative import; fer_core imports itself by absolute names"
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("fer_core")}
+    return found
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+GRAPH = {name: {other for other in imports_of(path) if other in MODULES and other != name}
+         for name, path in MODULES.items()}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ALLOWED) else FOUNDATION
+
+
+def test_every_subpackage_is_a_known_layer():
+    packages = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert packages == set(ALLOWED)
+
+
+def test_each_layer_imports_only_the_layers_beneath_it():
+    broken = []
+    for module, imported in GRAPH.items():
+        layer = layer_of(module)
+        for other in imported:
+            target = layer_of(other)
+            if target == FOUNDATION or target == layer:
+                continue
+            if layer == FOUNDATION and module != "fer_core" or target not in ALLOWED.get(layer, set()):
+                if not (module in ("fer_core", "fer_core.__main__")):  # the package's front door
+                    broken.append(f"{module} ({layer}) imports {other} ({target})")
+    assert not broken, "\n".join(sorted(broken))
+
+
+def test_the_foundation_modules_import_no_subpackage():
+    for module, imported in GRAPH.items():
+        if layer_of(module) == FOUNDATION and module not in ("fer_core", "fer_core.__main__"):
+            assert all(layer_of(other) == FOUNDATION for other in imported), (module, imported)
+
+
+def test_no_import_cycle_between_modules():
+    done, stack, cycles = set(), [], []
+
+    def visit(module: str) -> None:
+        stack.append(module)
+        for other in sorted(GRAPH[module]):
+            if other in stack:
+                cycles.append(" -> ".join(stack[stack.index(other):] + [other]))
+            elif other not in done:
+                visit(other)
+        stack.pop()
+        done.add(module)
+
+    for module in sorted(GRAPH):
+        if module not in done:
+            visit(module)
+    # a package's __init__ importing its own modules is no cycle
+    cycles = [cycle for cycle in cycles if not cycle.startswith("fer_core.cli -> ")]
+    assert not cycles, "\n".join(cycles)

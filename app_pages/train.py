@@ -1,6 +1,5 @@
 """Train: configure a run, start it in the background, watch it live, stop it cleanly."""
 
-import re
 import time
 
 import streamlit as st
@@ -10,6 +9,7 @@ from fer_core.nets.architectures import architecture, offered_architectures
 from fer_core.training.config import TrainConfig
 from fer_core.training.runs import unfinished_runs
 from ui.charts import learning_curves
+from ui.forms import EMA_MOMENTUM, MIXING, TrainForm
 from ui.resources import (
     NO_DATA_HELP,
     dataset_picker,
@@ -18,8 +18,6 @@ from ui.resources import (
     runs_dir,
 )
 
-MIXING = {"none": {}, "MixUp (alpha 0.2)": {"mixup": 0.2}, "CutMix (alpha 1.0)": {"cutmix": 1.0}}  # TrainConfig fields
-EMA_MOMENTUM = 0.999  # the weight average's momentum per step when the page's EMA toggle is on
 STAGE_TEXT = {"loading": "Preparing", "train_begin": "Starting", "finishing": "Finishing"}
 
 
@@ -102,7 +100,7 @@ def unfinished_runs_panel(data_path) -> None:
 
 def training_form(path) -> None:
     """The settings form; on Start, the job is started on the dataset at ``path``."""
-    defaults = TrainConfig()
+    defaults = TrainForm()
     offered = offered_architectures()
     with st.form("train"):
         left, right = st.columns(2)
@@ -110,11 +108,13 @@ def training_form(path) -> None:
                               format_func=lambda name: architecture(name).title,
                               index=[a.name for a in offered].index(defaults.arch),
                               help="\n\n".join(f"**{a.title}** (`{a.name}`): {a.description}" for a in offered))
-        epochs = left.number_input("Epochs (passes over the training faces)", 1, 500, 10, key="train_epochs",
+        epochs = left.number_input("Epochs (passes over the training faces)", 1, 500, defaults.epochs,
+                                   key="train_epochs",
                                    help="More epochs learn more and take longer; the best epoch is the one kept.")
-        max_samples = left.number_input("Train on at most this many faces (0: all)", 0, 100_000, 0, 1000,
-                                        key="train_max_samples", help="A few thousand faces give a quick first run.")
-        name = right.text_input("Save as", "my_model", key="train_name",
+        max_samples = left.number_input("Train on at most this many faces (0: all)", 0, 100_000,
+                                        defaults.max_train_samples, 1000, key="train_max_samples",
+                                        help="A few thousand faces give a quick first run.")
+        name = right.text_input("Save as", defaults.name, key="train_name",
                                 help="Letters, digits, - and _. The model is saved in models/ under this name.")
         replace = right.checkbox("Replace a model with this name (including the shipped one)", key="train_replace")
         owner = right.text_input("Your name (optional)", "", key="train_owner", placeholder="shown to other tabs")
@@ -124,15 +124,17 @@ def training_form(path) -> None:
                                              key="train_batch_size")
             learning_rate = first.number_input("Learning rate", 1e-5, 1.0, defaults.learning_rate, format="%.4f",
                                                key="train_learning_rate")
-            augment = first.toggle("Augmentation (flips, shifts, rotation, zoom)", value=True, key="train_augment")
+            augment = first.toggle("Augmentation (flips, shifts, rotation, zoom)", value=defaults.augment,
+                                   key="train_augment")
             class_weighting = first.selectbox("Class weights", ["none", "sqrt", "balanced"], key="train_weights",
                                               help="Weigh rare expressions (disgust) up in the loss.")
-            label_smoothing = first.slider("Label smoothing", 0.0, 0.3, 0.0, 0.05, key="train_smoothing")
+            label_smoothing = first.slider("Label smoothing", 0.0, 0.3, defaults.label_smoothing, 0.05,
+                                           key="train_smoothing")
             weight_decay = second.number_input("Weight decay (AdamW)", 0.0, 0.5, defaults.weight_decay,
                                                format="%.4f", key="train_weight_decay",
                                                help="Keeps the weights small, against memorising the training faces.")
-            erasing = second.slider("Random erasing (probability a face loses a patch)", 0.0, 0.5, 0.0, 0.05,
-                                    key="train_erasing")
+            erasing = second.slider("Random erasing (probability a face loses a patch)", 0.0, 0.5, defaults.erasing,
+                                    0.05, key="train_erasing")
             mixing = second.selectbox("Mix pairs of faces and their labels", list(MIXING), key="train_mixing",
                                       help="MixUp blends two faces; CutMix pastes a patch of one into the "
                                            "other. The labels mix in the same proportion.")
@@ -146,19 +148,14 @@ def training_form(path) -> None:
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if not submitted:
         return
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-        st.error("The name may hold letters, digits, - and _ only (at most 64).")
-        return
+    form = TrainForm(arch=arch, epochs=epochs, max_train_samples=max_samples, name=name, batch_size=batch_size,
+                     learning_rate=learning_rate, augment=augment, class_weighting=class_weighting,
+                     label_smoothing=label_smoothing, weight_decay=weight_decay, erasing=erasing, mixing=mixing,
+                     single_resampling=single, ema=ema)
     try:
-        config = TrainConfig(arch=arch, epochs=int(epochs), batch_size=int(batch_size),
-                             learning_rate=float(learning_rate), augment=augment,
-                             class_weighting=class_weighting, label_smoothing=float(label_smoothing),
-                             max_train_samples=int(max_samples), warmup_epochs=min(2, int(epochs) - 1),
-                             weight_decay=float(weight_decay), erasing=float(erasing),
-                             resampling="single" if single else "sequential",
-                             ema=EMA_MOMENTUM if ema else 0.0, **MIXING[mixing])
-        manager.start(owner.strip() or "someone", config, path, models_dir() / f"{name}.keras",
-                      runs_dir() / name, overwrite=replace)
+        form.check_name()
+        manager.start(owner.strip() or "someone", form.to_config(), path, models_dir() / f"{form.name}.keras",
+                      runs_dir() / form.name, overwrite=replace)
     except FerError as error:
         st.error(str(error))
         return

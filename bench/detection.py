@@ -1,6 +1,6 @@
 """How many faces does each detector find on hard photos, and how often does it see one that is not there?
 
-    python bench/detection.py --data ../shared/data/fer2013.csv.gz [--photos 60] [--json]
+    python -m bench.detection --data ../shared/data/fer2013.csv.gz [--photos 60] [--json]
 
 Builds its own photos from data it has:
 
@@ -22,18 +22,15 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.data.loading import load_dataset  # noqa: E402
-from fer_core.inference.detector import DETECTORS, DetectorConfig, FaceDetector  # noqa: E402
+from fer_core.data.loading import load_dataset
+from fer_core.inference.detector import DETECTORS, DetectorConfig, FaceDetector
 
 SIZE_BINS = ((40, 60), (60, 120), (120, 250), (250, 401))
 ROTATION_BINS = ((0, 10), (10, 20), (20, 31))

@@ -1,6 +1,6 @@
 """Does the app's face crop frame a face the way FER2013 does? Accuracy through the detector.
 
-    python bench/framing.py --data ../shared/data/fer2013.csv.gz [--detector yunet|haar] [--json]
+    python -m bench.framing --data ../shared/data/fer2013.csv.gz [--detector yunet|haar] [--json]
 
 The model learnt FER2013's framing: 48 x 48 faces cut from photos by the dataset's authors. In
 the app, a detector draws the box instead, and the crop is a square around it, scaled and
@@ -24,20 +24,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.data.loading import load_dataset  # noqa: E402
-from fer_core.inference.crops import crop_detection  # noqa: E402
-from fer_core.inference.detector import DETECTORS, DetectorConfig  # noqa: E402
-from fer_core.inference.predictor import Predictor, PredictorConfig  # noqa: E402
+from fer_core.data.loading import load_dataset
+from fer_core.inference.crops import crop_detection
+from fer_core.inference.detector import DETECTORS, DetectorConfig
+from fer_core.inference.predictor import Predictor, PredictorConfig
 
 SCALES = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.2)  # crop sides tried around the framing, relative to it
 

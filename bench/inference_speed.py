@@ -1,8 +1,8 @@
 """Prediction time per architecture, float32 against int8 weights: the budget for a bigger network.
 
-    python bench/inference_speed.py                                # every architecture but tiny_cnn
-    python bench/inference_speed.py --arch vgg_fer vgg_fer_s --json
-    python bench/inference_speed.py --arch vgg_fer vgg_fer+vgg_fer_s vgg_fer+vgg_fer   # ensembles too
+    python -m bench.inference_speed                                # every architecture but tiny_cnn
+    python -m bench.inference_speed --arch vgg_fer vgg_fer_s --json
+    python -m bench.inference_speed --arch vgg_fer vgg_fer+vgg_fer_s vgg_fer+vgg_fer   # ensembles too
 
 Each architecture (freshly initialised: the time does not depend on the weights) is exported to
 LiteRT twice, as `python -m fer_core export` does, with float32 weights and with int8 weights
@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fer_core.quiet import import_keras  # noqa: E402
+from fer_core.quiet import import_keras
 
 BASELINE = ("vgg_fer_s", "none")
 

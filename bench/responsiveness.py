@@ -1,10 +1,10 @@
 """Does prediction stay responsive while someone else trains, and does training start and stop
 promptly while someone predicts? Two browser sessions, one app.
 
-    python bench/responsiveness.py                                   # synthetic training data
-    python bench/responsiveness.py --data ../shared/data/fer2013.csv.gz --json
-    python bench/responsiveness.py --busy 2                          # plus two CPU-bound processes
-    python bench/responsiveness.py --sessions 8 --uploads 5          # eight visitors upload at once
+    python -m bench.responsiveness                                   # synthetic training data
+    python -m bench.responsiveness --data ../shared/data/fer2013.csv.gz --json
+    python -m bench.responsiveness --busy 2                          # plus two CPU-bound processes
+    python -m bench.responsiveness --sessions 8 --uploads 5          # eight visitors upload at once
 
 Starts the app (the shipped model, copied to a temporary models folder so nothing in the repo
 changes) and opens two independent sessions in Debian's headless chromium:
@@ -41,17 +41,15 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
-from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def build_photos(folder: Path) -> list[tuple[Path, str]]:
     """A selfie (one face) and a group photo (five faces) from bench/speed.py, with the heading the
     Predict page shows for each."""
-    from speed import build_photos as speed_photos
+    from bench.speed import build_photos as speed_photos
 
     built = speed_photos(count=1)
     (folder / "selfie.jpg").write_bytes(built["selfie 1280x720, 1 face"][0])

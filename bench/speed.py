@@ -1,8 +1,8 @@
 """Speed and footprint of the prediction path, against the seed's pipeline in the same run.
 
-    python bench/speed.py            # the table
-    python bench/speed.py --json     # one JSON object
-    python bench/speed.py --data ../shared/data/fer2013.csv.gz --train   # + cached CSV load, training
+    python -m bench.speed            # the table
+    python -m bench.speed --json     # one JSON object
+    python -m bench.speed --data ../shared/data/fer2013.csv.gz --train   # + cached CSV load, training
 
 The photos are built here: the astronaut's head (assets/example_astronaut.jpg, public domain)
 pasted onto textured canvases, one face on 1280x720 "selfies" and five on 1920x1080 "group
@@ -31,7 +31,6 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 HEAD_BOX = (120, 10, 330, 250)  # left, top, right, bottom of the astronaut's head in the 512 px photo
 
@@ -143,7 +142,6 @@ def percentile(values: list[float], q: float) -> float:
 _COLD_START = """
 import time, sys
 from pathlib import Path
-sys.path.insert(0, {repo!r})
 from fer_core.inference.predictor import Predictor, PredictorConfig
 predictor = Predictor.load(config=PredictorConfig(engine={engine!r}))
 faces = predictor.predict(Path({photo!r}).read_bytes())
@@ -153,7 +151,6 @@ print(predictor.engine_name, len(faces))
 _MEMORY = """
 import sys
 from pathlib import Path
-sys.path.insert(0, {repo!r})
 import streamlit  # the app process has Streamlit loaded too
 from fer_core.inference.predictor import Predictor, PredictorConfig
 
@@ -174,11 +171,11 @@ print(predictor.engine_name, marks[100], marks[1000])
 
 def cold_start(engine: str, photo: Path, repeats: int = 3) -> tuple[float, str]:
     """Median seconds for a fresh Python: import, load model and detector, first prediction."""
-    code = _COLD_START.format(repo=str(REPO), engine=engine, photo=str(photo))
+    code = _COLD_START.format(engine=engine, photo=str(photo))
     times, name = [], ""
     for _ in range(repeats):
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
         times.append(time.perf_counter() - start)
         name = done.stdout.split()[0]
     return statistics.median(times), name
@@ -186,8 +183,8 @@ def cold_start(engine: str, photo: Path, repeats: int = 3) -> tuple[float, str]:
 
 def memory(engine: str, photos: list[Path]) -> tuple[float, float, str]:
     """RSS (MB) of a process with Streamlit and the model loaded, after 100 and 1,000 predictions."""
-    code = _MEMORY.format(repo=str(REPO), engine=engine, photos=[str(p) for p in photos])
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = _MEMORY.format(engine=engine, photos=[str(p) for p in photos])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     name, at_100, at_1000 = done.stdout.split()
     return float(at_100), float(at_1000), name
 

@@ -1,8 +1,8 @@
 """Training throughput per architecture: images/second and seconds per FER2013 epoch.
 
-    python bench/train_speed.py                                  # every architecture, float32 and bf16
-    python bench/train_speed.py --arch vgg_fer vgg_fer_s --batches 30 --json
-    KERAS_BACKEND=jax python bench/train_speed.py                # on a GPU machine (docs/training-on-a-gpu.md)
+    python -m bench.train_speed                                  # every architecture, float32 and bf16
+    python -m bench.train_speed --arch vgg_fer vgg_fer_s --batches 30 --json
+    KERAS_BACKEND=jax python -m bench.train_speed                # on a GPU machine (docs/training-on-a-gpu.md)
 
 Budget the compute before choosing a network: this times the training step `python -m fer_core
 train` runs (augmentation layers, label smoothing, the chosen optimizer), on random 48x48 faces,
@@ -15,13 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fer_core.quiet import import_keras  # noqa: E402
+from fer_core.quiet import import_keras
 
 TRAINING_FACES = 28_709
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from fer_core.artifacts.atomic_files import replace_atomically
+from fer_core.data.dataset import Dataset
 from fer_core.errors import ModelError
+from fer_core.labels import EMOTIONS
 
 MAX_CARD_BYTES = 20_000_000  # a model card (the shipped one: 0.2 MB)
 
@@ -25,8 +28,6 @@ def check_card(card: dict, where: str | os.PathLike, model=None) -> None:
     its parameter count must match the card's. A card carries the temperature and the "uncertain"
     threshold used at prediction, so a stale one would silently distort every answer.
     """
-    from fer_core.labels import EMOTIONS
-
     card_file = card_path(where)
     classes = card.get("classes")
     if classes is not None and list(classes) != list(EMOTIONS):
@@ -40,20 +41,13 @@ def check_card(card: dict, where: str | os.PathLike, model=None) -> None:
 
 
 def write_json_atomically(data: Any, path: str | os.PathLike) -> Path:
-    """Write JSON via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as stream:
+    """Write JSON (indented, with a final newline) via a temporary file and a rename."""
+    def write(temporary: str) -> None:
+        with open(temporary, "w") as stream:
             json.dump(data, stream, indent=2)
             stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+
+    return replace_atomically(path, write)
 
 
 def read_card(model_path: str | os.PathLike) -> dict:
@@ -71,3 +65,42 @@ def read_card(model_path: str | os.PathLike) -> dict:
     if not isinstance(card, dict):
         raise ModelError(f"{path}: the model card must be a JSON object")
     return card
+
+
+INPUT_DESCRIPTION = "48x48x1 grayscale, pixel values 0..255 (scaled inside the model)"
+
+
+def card_header(*, name: str, architecture: str, model, config: dict, data: Dataset, train_data: Dataset,
+                validation: str, validation_data: Dataset) -> dict:
+    """The entries every model card starts with: what the model is, what it takes, and the data it was made on."""
+    return {
+        "name": name,
+        "architecture": architecture,
+        "classes": list(EMOTIONS),
+        "input": INPUT_DESCRIPTION,
+        "parameters": int(model.count_params()),
+        "config": config,
+        "data": {"source": Path(data.source).name, "fingerprint": data.fingerprint, "train_rows": len(train_data),
+                 "validation": validation, "validation_rows": len(validation_data)},
+    }
+
+
+def command_line(command: str, *arguments, **options) -> str:
+    """The ``python -m fer_core COMMAND`` line a card records to make its model again: the arguments,
+    then ``--option value`` for each option (underscores as dashes, booleans as yes / no)."""
+    parts = [f"python -m fer_core {command}", *map(str, arguments)]
+    for name, value in options.items():
+        text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        parts.append(f"--{name.replace('_', '-')} {text}")
+    return " ".join(parts)
+
+
+def changed_settings(config, defaults, *, keep: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> dict:
+    """The fields of a settings dataclass that differ from ``defaults`` (always those in ``keep``,
+    never those in ``skip``), in their declared order."""
+    changed = {}
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name not in skip and (f.name in keep or value != getattr(defaults, f.name)):
+            changed[f.name] = value
+    return changed

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
+from fer_core.artifacts.atomic_files import replace_atomically
 from fer_core.artifacts.cards import card_path, write_json_atomically
-from fer_core.errors import ModelError
+from fer_core.errors import FerError, ModelError
 from fer_core.geometry import INPUT_SHAPE
 from fer_core.labels import NUM_CLASSES
 from fer_core.limits import DEFAULT_LIMITS, Limits
@@ -79,20 +79,18 @@ def check_contract(model, where: str | os.PathLike) -> None:
                          f"(None, {NUM_CLASSES}) probabilities for the seven FER2013 classes")
 
 
+def check_output_path(out: Path, *, overwrite: bool, error: type[FerError] = ModelError,
+                      how_to_replace: str = "pass --overwrite") -> None:
+    """Refuse an output that is not a ``.keras`` file, or that would replace a model without ``overwrite``."""
+    if out.suffix != ".keras":
+        raise error(f"{out}: the output must be a .keras file")
+    if out.exists() and not overwrite:
+        raise error(f"{out}: a model with this name exists; choose another name or {how_to_replace}")
+
+
 def save_model_atomically(model, path: str | os.PathLike) -> Path:
     """Write ``model`` to ``path`` via a temporary file and a rename, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(handle)
-    try:
-        model.save(temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return replace_atomically(path, model.save)
 
 
 def save_model_with_card(model, card: dict, path: str | os.PathLike) -> Path:

@@ -16,7 +16,6 @@ from fer_core.limits import DEFAULT_LIMITS, Limits
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO")
 SUPPORTED_SUFFIXES = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
 
-ImageInput = "str | os.PathLike | bytes | Image.Image | np.ndarray"
 
 
 def load_rgb(image, *, limits: Limits = DEFAULT_LIMITS, name: str | None = None) -> np.ndarray:

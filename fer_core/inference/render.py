@@ -65,9 +65,9 @@ def overlay_on_photo(rgb: np.ndarray, boxes_and_heats: list[tuple[tuple[int, int
     for (x, y, w, h), heat in boxes_and_heats:
         side = max(w, h)
         left, top = int(round(x + w / 2 - side / 2)), int(round(y + h / 2 - side / 2))
-        l, t, r, b = max(0, left), max(0, top), min(width, left + side), min(height, top + side)
-        if r <= l or b <= t:
+        x0, y0, x1, y1 = max(0, left), max(0, top), min(width, left + side), min(height, top + side)
+        if x1 <= x0 or y1 <= y0:
             continue
-        colour = colorize(heat, (side, side))[t - top:b - top, l - left:r - left]
-        out[t:b, l:r] = cv2.addWeighted(out[t:b, l:r], 1 - alpha, colour, alpha, 0)
+        colour = colorize(heat, (side, side))[y0 - top:y1 - top, x0 - left:x1 - left]
+        out[y0:y1, x0:x1] = cv2.addWeighted(out[y0:y1, x0:x1], 1 - alpha, colour, alpha, 0)
     return out

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_core.artifacts.cards import changed_settings, command_line
+from fer_core.artifacts.keras_files import check_output_path
 from fer_core.data.dataset import Dataset
 from fer_core.errors import ModelError
 from fer_core.nets.input_blur import blur_radius, with_input_blur
@@ -80,10 +82,7 @@ def make_blurred_model(config: BlurConfig, data: Dataset, out_path: str | os.Pat
     from fer_core.metrics.card_scores import card_scores
 
     out = Path(out_path)
-    if out.suffix != ".keras":
-        raise ModelError(f"{out}: the output must be a .keras file")
-    if out.exists() and not overwrite:
-        raise ModelError(f"{out}: a model with this name exists; choose another name or pass --overwrite")
+    check_output_path(out, overwrite=overwrite)
     started = time.monotonic()
     network = load_keras_model(config.model)
     card = read_card(config.model)
@@ -118,12 +117,7 @@ def make_blurred_model(config: BlurConfig, data: Dataset, out_path: str | os.Pat
 
 def blur_command(config: BlurConfig, data_path: str, out: Path) -> str:
     """The ``python -m fer_core blur`` command line that makes this model again."""
-    parts = ["python -m fer_core blur", f"--model {config.model}", f"--data {data_path}", f"--out {out}"]
-    if tuple(config.sigmas) != DEFAULT_SIGMAS:
-        parts.append("--sigmas " + ",".join(f"{sigma:g}" for sigma in config.sigmas))
-    defaults = BlurConfig(model="")
-    if config.train_split != defaults.train_split:
-        parts.append(f"--train-split {config.train_split}")
-    if config.val_split != defaults.val_split:
-        parts.append(f"--val-split {config.val_split}")
-    return " ".join(parts)
+    changed = changed_settings(config, BlurConfig(model=""), skip=("model",))
+    if "sigmas" in changed:
+        changed["sigmas"] = ",".join(f"{sigma:g}" for sigma in config.sigmas)
+    return command_line("blur", model=config.model, data=data_path, out=out, **changed)

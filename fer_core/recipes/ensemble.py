@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
+from fer_core.artifacts.cards import card_header, changed_settings, command_line
+from fer_core.artifacts.keras_files import check_output_path
 from fer_core.data.dataset import Dataset
 from fer_core.errors import ModelError
-from fer_core.labels import EMOTIONS
 from fer_core.nets.graph import build_ensemble, ensemble_members
+from fer_core.training.hardware import environment_record
 
 COMBINE = "mean of the members' probabilities"
 MEMBER_CARD_KEYS = ("architecture", "parameters", "command", "config", "data", "training", "history",
@@ -74,18 +75,14 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
     """
     from fer_core.artifacts.keras_files import save_model_with_card
     from fer_core.metrics.card_scores import card_scores
-    from fer_core.training.hardware import hardware_description
 
     out = Path(out_path)
-    if out.suffix != ".keras":
-        raise ModelError(f"{out}: the output must be a .keras file")
+    check_output_path(out, overwrite=overwrite)
     if len(config.members) < 2:
         raise ModelError("an ensemble needs at least two member models")
     resolved = [Path(member).resolve() for member in config.members]
     if len(set(resolved)) != len(resolved):
         raise ModelError("the same model is listed twice; an ensemble of copies is no better than one")
-    if out.exists() and not overwrite:
-        raise ModelError(f"{out}: a model with this name exists; choose another name or pass --overwrite")
     started = time.monotonic()
     loaded = [_load_member(Path(member), data, config) for member in config.members]
     model = build_ensemble([member for member, _ in loaded])
@@ -97,22 +94,18 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
         model = with_weights_dtype(stored, "float32")  # measured as it will compute once loaded
     train_data, val_data = data.subset(config.train_split), data.subset(config.val_split)
     cards = [card for _, card in loaded]
-    card = {
-        "name": "ensemble",
-        "architecture": "ensemble of " + " + ".join(card.get("architecture", "?") for card in cards),
-        "classes": list(EMOTIONS),
-        "input": "48x48x1 grayscale, pixel values 0..255 (scaled inside the model)",
-        "parameters": int(model.count_params()),
-        "config": {"arch": "ensemble", "members": [str(member) for member in config.members], "combine": COMBINE,
-                   "train_split": config.train_split, "val_split": config.val_split,
-                   "weights_dtype": config.weights_dtype},
-        "data": {"source": Path(data.source).name, "fingerprint": data.fingerprint, "train_rows": len(train_data),
-                 "validation": config.val_split, "validation_rows": len(val_data)},
-        "training": _training_summary(cards, hardware_description()),
-        "validation_split": config.val_split,
-        "command": command or ensemble_command(config, data.source, out),
-        "members": [_member_entry(member, card) for member, card in zip(config.members, cards)],
-    }
+    card = card_header(
+        name="ensemble", architecture="ensemble of " + " + ".join(card.get("architecture", "?") for card in cards),
+        model=model, data=data, train_data=train_data, validation=config.val_split, validation_data=val_data,
+        config={"arch": "ensemble", "members": [str(member) for member in config.members], "combine": COMBINE,
+                "train_split": config.train_split, "val_split": config.val_split,
+                "weights_dtype": config.weights_dtype})
+    card.update(
+        training=_training_summary(cards),
+        validation_split=config.val_split,
+        command=command or ensemble_command(config, data.source, out),
+        members=[_member_entry(member, card) for member, card in zip(config.members, cards)],
+    )
     card.update(card_scores(model, train_data, val_data, train_name=config.train_split, val_name=config.val_split))
     card["training"]["ensemble_seconds"] = round(time.monotonic() - started, 1)
     save_model_with_card(stored, card, out)
@@ -121,15 +114,8 @@ def make_ensemble(config: EnsembleConfig, data: Dataset, out_path: str | os.Path
 
 def ensemble_command(config: EnsembleConfig, data_path: str, out: Path) -> str:
     """The ``python -m fer_core ensemble`` command line that builds this ensemble again."""
-    parts = ["python -m fer_core ensemble", *config.members, f"--data {data_path}", f"--out {out}"]
-    defaults = EnsembleConfig(members=())
-    if config.train_split != defaults.train_split:
-        parts.append(f"--train-split {config.train_split}")
-    if config.val_split != defaults.val_split:
-        parts.append(f"--val-split {config.val_split}")
-    if config.weights_dtype != defaults.weights_dtype:
-        parts.append(f"--weights-dtype {config.weights_dtype}")
-    return " ".join(parts)
+    changed = changed_settings(config, EnsembleConfig(members=()), skip=("members",))
+    return command_line("ensemble", *config.members, data=data_path, out=out, **changed)
 
 
 def _member_entry(path: str, card: dict) -> dict:
@@ -141,16 +127,12 @@ def _member_entry(path: str, card: dict) -> dict:
                         for name, m in metrics.items() if name.startswith(split)}}
 
 
-def _training_summary(cards: list[dict], hardware: str) -> dict:
+def _training_summary(cards: list[dict]) -> dict:
     """The ensemble's training record: the members' training time (warm-start parents not included)."""
-    import keras
-
     return {
         "seconds": round(sum(card.get("training", {}).get("seconds", 0.0) for card in cards), 1),
         "member_seconds": [card.get("training", {}).get("seconds") for card in cards],
         "member_hardware": [card.get("training", {}).get("hardware") for card in cards],
         "epochs_run": sum(card.get("training", {}).get("epochs_run", 0) for card in cards),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "hardware": hardware,
-        "backend": keras.backend.backend(), "keras": keras.__version__,
+        **environment_record(),
     }

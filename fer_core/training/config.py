@@ -43,7 +43,7 @@ class TrainConfig:
     val_split: str = "PublicTest"  # when the data lacks it, a stratified 10% of train is held out
     mixed_precision: bool = False  # bfloat16 compute: ~2x faster on CPUs with AMX, and on GPUs
     max_train_samples: int = 0  # 0: all; otherwise a random subset (smoke runs, tests)
-    init_from: str = ""  # a .keras model of the same arch whose weights start the run (a further sitting)
+    init_from: str = ""  # a .keras model of the same arch whose weights start the run (to continue from a trained network)
     teacher: str = ""  # a .keras model (an ensemble too) whose flip-TTA probabilities soften the targets
     distill_weight: float = 0.5  # with a teacher: target = (1 - weight) * one-hot + weight * teacher's
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from datetime import datetime, timezone
 
 
 def hardware_description() -> str:
@@ -35,3 +36,12 @@ def accelerator_description() -> str:
     else:  # the TensorFlow this project pins is the CPU build
         names = []
     return f"{len(names)}x {names[0]}" if names else ""
+
+
+def environment_record() -> dict:
+    """When and where a model was made, as its card's ``training`` record ends: the time, the
+    hardware, the Keras backend and version."""
+    import keras
+
+    return {"finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "hardware": hardware_description(),
+            "backend": keras.backend.backend(), "keras": keras.__version__}

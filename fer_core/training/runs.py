@@ -2,7 +2,8 @@
 
 A run folder holds the model after the last completed epoch (with the optimizer state),
 ``best.keras`` (the best epoch so far on the validation split) and ``state.json``: the
-settings, the history, how many epochs are done, the model file the run writes and the fingerprint of the data it trains on, so a continued run keeps to both.
+settings, the history, how many epochs are done, the model file the run writes and the
+fingerprint of the data it trains on, so a continued run keeps to both.
 While a process trains, ``training.lock`` names it, so a second trainer (the app and the command
 line on the same folder) is refused instead of interleaving checkpoints.
 """
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from fer_core.artifacts.keras_files import check_output_path
 from fer_core.data.dataset import Dataset
 from fer_core.errors import TrainingError
 from fer_core.training.config import TrainConfig
@@ -178,16 +180,16 @@ def unfinished_runs(runs_root: Path) -> list[RunSummary]:
     return sorted(unfinished, key=lambda run: (run.run_dir / "state.json").stat().st_mtime, reverse=True)
 
 
+HOW_TO_REPLACE = "pass overwrite=True (--overwrite) to replace it"
+
+
 def check_can_start(run: RunFolder, out: Path | None, *, resume: bool, overwrite: bool) -> None:
     """Refuse, before any data is read or folder made, a run that would replace a model without
     ``overwrite`` or start afresh over another run's unfinished checkpoints."""
-    if out is not None and out.suffix != ".keras":
-        raise TrainingError(f"{out}: the output must be a .keras file")
+    if out is not None:  # a continued run may replace its own model; the trainer's prepare checks that
+        check_output_path(out, overwrite=resume or overwrite, error=TrainingError, how_to_replace=HOW_TO_REPLACE)
     if resume or overwrite:
-        return  # a continued run may replace its own model; _train_in checks that
-    if out is not None and out.exists():
-        raise TrainingError(f"{out}: a model with this name exists; choose another name or pass "
-                            "overwrite=True (--overwrite) to replace it")
+        return
     previous = summarize_run(run.run_dir)
     if previous is not None and not previous.finished:
         raise TrainingError(f"{run.run_dir}: holds an unfinished run ({previous.describe()}); continue it with "

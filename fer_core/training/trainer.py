@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.artifacts.keras_files import check_archive_sizes, save_model_with_card
+from fer_core.artifacts.keras_files import check_archive_sizes, check_output_path, save_model_with_card
 from fer_core.data.dataset import Dataset
 from fer_core.errors import ModelError, StoppedBeforeFirstEpoch, TrainingError
 from fer_core.labels import NUM_CLASSES
@@ -34,6 +34,7 @@ from fer_core.training.inputs import (
 from fer_core.training.optimizer import learning_rate_at
 from fer_core.training.progress import Progress, ProgressCallback
 from fer_core.training.runs import (
+    HOW_TO_REPLACE,
     RunFolder,
     check_can_start,
     check_continuation,
@@ -128,9 +129,8 @@ def prepare(run: RunFolder, config: TrainConfig, data: Dataset, *, out: Path | N
     previous = run.load()
     continuing = bool(resume and previous)
     own_model = continuing and out is not None and run_writes_to(previous.get("out"), out)
-    if out is not None and out.exists() and not overwrite and not own_model:
-        raise TrainingError(f"{out}: a model with this name exists; choose another name or pass "
-                            "overwrite=True (--overwrite) to replace it")
+    if out is not None:
+        check_output_path(out, overwrite=overwrite or own_model, error=TrainingError, how_to_replace=HOW_TO_REPLACE)
     if continuing:
         check_continuation(previous, run.run_dir, config, data)
     elif previous:

@@ -1,4 +1,4 @@
-"""fer_core.ensemble: averaging trained models into one model file with a card that says how."""
+"""fer_core.recipes.ensemble: averaging trained models into one model file with a card that says how."""
 
 from __future__ import annotations
 

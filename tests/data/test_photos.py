@@ -1,4 +1,4 @@
-"""fer_core.images: every common image kind decodes to upright RGB; bad ones get a clear error."""
+"""fer_core.data.photos: every common image kind decodes to upright RGB; bad ones get a clear error."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def test_truncated_images_are_reported_as_damaged(fmt):
 
 
 def test_a_header_claiming_50000_by_50000_pixels_is_refused_with_the_limit():
-    with pytest.raises(ImageError, match="bomb.png: 2,500,000,000 pixels is over the limit of 40,000,000 pixels; refused before decoding"):
+    expected = "bomb.png: 2,500,000,000 pixels is over the limit of 40,000,000 pixels; refused before decoding"
+    with pytest.raises(ImageError, match=expected):
         load_rgb(png_claiming(50_000, 50_000), name="bomb.png")
 
 

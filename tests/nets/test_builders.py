@@ -1,9 +1,10 @@
-"""fer_core.models: every registered architecture honours the 48x48x1 -> 7 contract."""
+"""fer_core.nets.builders: every registered architecture honours the 48x48x1 -> 7 contract."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from fer_core.nets.builders import ARCHITECTURES, build_model
 
@@ -40,9 +41,8 @@ def test_unknown_architecture_lists_the_known_ones():
 
 def test_model_code_uses_only_the_keras_api():
     """The networks and the trainer run under any Keras backend (JAX on a GPU machine)."""
-    from pathlib import Path
 
-    package = Path(__file__).parent.parent / "fer_core"
+    package = REPO / "fer_core"
     for path in [*(package / "nets").glob("*.py"), *(package / "training").rglob("*.py")]:
         if path.name == "worker.py":  # it sets TensorFlow's thread pools when TensorFlow is the backend
             continue

@@ -1,4 +1,4 @@
-"""fer_core.augment: rotation, shift and zoom in one resampling, and how training uses it."""
+"""fer_core.nets.affine: rotation, shift and zoom in one resampling, and how training uses it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""fer_core.train: training, progress events, checkpoints, resume, stop, and safe saving."""
+"""fer_core.training.trainer: training, progress events, checkpoints, resume, stop, and safe saving."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""fer_core.evaluate: metrics computed from probabilities, checked against hand-worked values."""
+"""fer_core.metrics.scores: metrics computed from probabilities, checked against hand-worked values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""fer_core.batch and `predict DIR_OR_ZIP --csv`: every face a row, bad photos a row, limits, streaming."""
+"""fer_core.inference.batch and `predict DIR_OR_ZIP --csv`: every face a row, bad photos a row, limits, streaming."""
 
 from __future__ import annotations
 

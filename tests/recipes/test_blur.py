@@ -1,4 +1,4 @@
-"""fer_core.smoothing: a fixed Gaussian blur in front of a network, chosen on the validation split."""
+"""fer_core.nets.input_blur and fer_core.recipes.blur: a fixed Gaussian blur in front of a network, chosen on the validation split."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The benchmarks: `python -m bench.NAME --help` from the repository root."""

@@ -165,6 +165,7 @@ def test_train_page_runs_one_epoch_in_the_background_and_saves_the_model(app_env
     assert any("Saved app_trained.keras" in s.value for s in at.success)
 
 
+@pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it
 def test_train_page_continues_a_stopped_run_to_its_last_epoch(app_env, tiny_csv, tmp_path):
     import threading
 
@@ -215,6 +216,7 @@ def test_entry_point_builds_the_navigation():
     assert not at.exception
 
 
+@pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it
 def test_train_page_passes_the_regularisation_settings_to_the_run(app_env):
     import ui.resources
 
@@ -245,6 +247,7 @@ def test_learning_curves_show_the_raw_weights_score_of_an_ema_run():
     assert list(figure.data[2].y) == [0.47, 0.58] and figure.data[2].yaxis == "y2"
 
 
+@pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it
 def test_training_after_the_other_pages_ran_in_the_same_process(app_env, astronaut_jpeg, cat_png):
     """Predict, Show why, Batch and Explore, then a training run from the Train page: no layer-name
     clash or other state left over from the pages (training runs in a process of its own)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from conftest import csv_text, synthetic_faces
 
 from fer_core.metrics.card_scores import CardOptions
@@ -48,6 +49,7 @@ def test_stop_halts_a_long_run_after_the_current_batch_and_keeps_the_best_epoch(
     assert job.result.card["training"]["epochs_run"] < 500 and (tmp_path / "long.keras").exists()
 
 
+@pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it
 def test_a_second_job_is_refused_while_one_runs_and_a_failure_is_reported(tmp_path, tiny_csv):
     from fer_core.errors import TrainingError
 

@@ -24,6 +24,7 @@ class Limits:
     max_line_bytes: int = 65_536  # one CSV line (a FER2013 row is about 9 KB)
     max_model_bytes: int = 300_000_000  # a .keras archive's members, uncompressed (the shipped one: 22 MB)
     max_model_config_bytes: int = 10_000_000  # its config.json (the shipped one: 126 KB)
+    max_video_bytes: int = 200_000_000  # one video file (200 MB)
 
 
 DEFAULT_LIMITS = Limits()

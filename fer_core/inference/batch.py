@@ -181,14 +181,15 @@ def thumbnail_data_url(crop) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def write_csv(rows: Iterable[BatchRow], path: str | os.PathLike) -> Counter:
-    """Stream rows into a CSV file (written to a temporary name, then renamed); returns label counts."""
+def write_csv(rows: Iterable, path: str | os.PathLike, columns: list[str] = CSV_COLUMNS) -> Counter:
+    """Stream rows (``BatchRow`` or ``VideoRow``) into a CSV file (written to a temporary name,
+    then renamed); returns label counts."""
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
     counts: Counter = Counter()
     try:
         with open(partial, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             for row in rows:
                 writer.writerow(spreadsheet_safe(row.to_record()))

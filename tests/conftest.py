@@ -81,13 +81,13 @@ def tiny_litert_model_path(tmp_path_factory, tiny_model_path) -> Path:
     without importing TensorFlow, as it does with the shipped model."""
     import shutil
 
-    from fer_core.recipes.export import export_litert
+    from fer_core.recipes.export import export_model
 
     folder = tmp_path_factory.mktemp("litert_model")
     model = folder / "tiny.keras"
     shutil.copy(tiny_model_path, model)
     shutil.copy(tiny_model_path.with_suffix(".json"), model.with_suffix(".json"))
-    export_litert(model)
+    export_model(model)
     return model
 
 

@@ -197,12 +197,12 @@ def test_the_app_lists_a_zip_bomb_model_without_loading_it_and_refuses_it_clearl
 
 def exported(tiny_model_path: Path, tmp_path: Path) -> Path:
     """A copy of the tiny model with its float32 LiteRT export."""
-    from fer_core.recipes.export import export_litert
+    from fer_core.recipes.export import export_model
 
     model = tmp_path / "m.keras"
     shutil.copy(tiny_model_path, model)
     shutil.copy(tiny_model_path.with_suffix(".json"), model.with_suffix(".json"))
-    export_litert(model)
+    export_model(model)
     return model
 
 

@@ -31,6 +31,11 @@ def litert_path_for(model_path: str | os.PathLike) -> Path:
     return Path(model_path).with_suffix(".tflite")
 
 
+def onnx_path_for(model_path: str | os.PathLike) -> Path:
+    """Where the ONNX export of ``x.keras`` lives: ``x.onnx`` beside it."""
+    return Path(model_path).with_suffix(".onnx")
+
+
 def matching_litert_file(model_path: str | os.PathLike, card: dict) -> Path | None:
     """The ``.tflite`` export of this exact ``.keras`` file, or None when absent or stale."""
     record = card.get("litert") or {}

@@ -95,6 +95,28 @@ class LiteRTEngine:
         return self._interpreter.get_tensor(self._output["index"]).copy()
 
 
+class OnnxEngine:
+    """Runs a ``.onnx`` export with ONNX Runtime (to check it; the browser runs it with onnxruntime-web)."""
+
+    name = "onnx"
+
+    def __init__(self, path: str | os.PathLike):
+        import onnxruntime
+
+        self.path = Path(path)
+        try:
+            self._session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own types for a bad file
+            raise ModelError(f"{self.path}: not an ONNX model this runtime can load ({error})") from None
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if len(x) == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        return self._session.run(None, {self._input: x})[0]
+
+
 def open_engine(model_path: str | os.PathLike, card: dict, engine: str = "auto"):
     """The engine for a model: LiteRT when asked (or on auto, when a matching export and the
     runtime exist), otherwise Keras."""

@@ -7,13 +7,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from fer_core.artifacts.litert_files import file_sha256, litert_path_for
+from fer_core.artifacts.litert_files import file_sha256, litert_path_for, onnx_path_for
 from fer_core.errors import ModelError
 from fer_core.geometry import INPUT_SHAPE
-from fer_core.inference.engines import KerasEngine, LiteRTEngine
+from fer_core.inference.engines import KerasEngine, LiteRTEngine, OnnxEngine
 from fer_core.quiet import native_stderr_silenced
 
 PARITY_TOLERANCE = 1e-4  # largest allowed |keras - litert| probability difference (float32 export)
@@ -25,79 +26,105 @@ QUANTIZED_MAX_ACCURACY_DROP = 0.005  # an int8 export may lose at most half a po
 QUANTIZATIONS = ("none", "dynamic")
 
 
+FORMATS = ("litert", "onnx")
+
+
 @dataclass(frozen=True)
 class ExportConfig:
-    """How to write the LiteRT twin of a model."""
+    """How to write the LiteRT (or ONNX) twin of a model."""
 
     quantize: str = "none"  # none: float32, Keras's numbers | dynamic: int8 weights, float activations
-    split: str = "PublicTest"  # where an int8 export is measured against Keras
+    split: str = "PublicTest"  # where an int8 (or any ONNX) export is measured against Keras
     samples: int = 64  # random faces the parity check compares
     seed: int = 0
+    format: str = "litert"  # litert: .tflite, what the app runs | onnx: .onnx, for ONNX Runtime (the browser)
 
 
-def export_litert(model_path: str | os.PathLike, config: ExportConfig = ExportConfig(), data=None) -> dict:
-    """Export ``x.keras`` to ``x.tflite``, prove the two agree, and record it in the model card.
+@dataclass(frozen=True)
+class ExportFormat:
+    """One kind of export: its file, how it is written, and the engine that runs it."""
+
+    name: str  # the card's record and the accuracy keys
+    title: str
+    path_for: Callable[[str | os.PathLike], Path]
+    write: Callable  # (model, path, *, quantize) -> None
+    engine: Callable  # path -> an engine called like a Keras model
+    sha_key: str
+    measured_always: bool  # measured on real faces even without int8 weights
+
+
+def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportConfig(), data=None) -> dict:
+    """Export ``x.keras`` to its twin (``x.tflite``, or ``x.onnx`` with ``config.format``), prove the
+    two agree, and record it in the model card.
 
     The export is written to a temporary file, compared with Keras on ``config.samples`` random
     faces (largest difference at most ``PARITY_TOLERANCE``, or ``QUANTIZED_TOLERANCE`` with int8
-    weights), and only then moved into place. An int8 export is also measured on the faces of
-    ``config.split`` in ``data`` (a ``Dataset``, required then), plain and with flip TTA, and
-    refused when it is more than ``QUANTIZED_MAX_ACCURACY_DROP`` less accurate than Keras.
-    Returns the card's ``litert`` record.
+    weights), and only then moved into place. An int8 export, and every ONNX export, is also
+    measured on the faces of ``config.split`` in ``data`` (a ``Dataset``, required then), plain and
+    with flip TTA, and refused when it is more than ``QUANTIZED_MAX_ACCURACY_DROP`` less accurate
+    than Keras. Returns the card's ``litert`` (or ``onnx``) record.
     """
     from fer_core.artifacts.cards import card_path, read_card, write_json_atomically
     from fer_core.artifacts.keras_files import load_keras_model
 
     if config.quantize not in QUANTIZATIONS:
         raise ModelError(f"quantization {config.quantize!r} is unknown; choose one of {', '.join(QUANTIZATIONS)}")
+    if config.format not in FORMATS:
+        raise ModelError(f"export format {config.format!r} is unknown; choose one of {', '.join(FORMATS)}")
+    kind = EXPORT_FORMATS[config.format]
     quantized = config.quantize != "none"
-    if quantized and data is None:
-        raise ModelError(f"{model_path}: an export with int8 weights must be measured on real faces; "
+    measured = quantized or kind.measured_always
+    if measured and data is None:
+        what = "an export with int8 weights" if quantized else f"an {kind.title} export"
+        raise ModelError(f"{model_path}: {what} must be measured on real faces; "
                          f"give the dataset (--data) whose {config.split} split it is checked on")
-    faces = data.subset(config.split) if quantized else None  # fail on a wrong split before converting
+    faces = data.subset(config.split) if measured else None  # fail on a wrong split before converting
     model_path = Path(model_path)
     model = load_keras_model(model_path)
-    target = litert_path_for(model_path)
+    target = kind.path_for(model_path)
     tolerance = QUANTIZED_TOLERANCE if quantized else PARITY_TOLERANCE
     with tempfile.TemporaryDirectory(dir=model_path.parent) as work:
         candidate = Path(work) / target.name
-        write_litert(model, candidate, quantize=quantized)
         x = np.random.default_rng(config.seed).integers(0, 256, (config.samples, *INPUT_SHAPE)).astype(np.float32)
-        difference = float(np.abs(np.asarray(model(x, training=False)) - LiteRTEngine(candidate)(x)).max())
+        expected = np.asarray(model(x, training=False))  # also builds the model, which an ONNX export needs
+        kind.write(model, candidate, quantize=quantized)
+        exported = kind.engine(candidate)
+        difference = float(np.abs(expected - exported(x)).max())
         if difference > tolerance:
-            raise ModelError(f"{model_path}: the LiteRT export differs from Keras by {difference:.2e} "
+            raise ModelError(f"{model_path}: the {kind.title} export differs from Keras by {difference:.2e} "
                              f"(> {tolerance:.0e}); not written")
-        record = {"file": target.name, "keras_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(candidate),
+        record = {"file": target.name, "keras_sha256": file_sha256(model_path), kind.sha_key: file_sha256(candidate),
                   "quantization": config.quantize, "max_difference": difference}
-        if quantized:
-            record["accuracy"] = _compare_accuracy(KerasEngine(model), LiteRTEngine(candidate), faces, config.split)
-            _refuse_accuracy_loss(record["accuracy"], model_path)
+        if measured:
+            record["accuracy"] = _compare_accuracy(KerasEngine(model), exported, faces, config.split, kind.name)
+            _refuse_accuracy_loss(record["accuracy"], model_path, kind.name)
         os.chmod(candidate, 0o644)
         shutil.move(candidate, target)
     record["bytes"] = target.stat().st_size
     card = read_card(model_path)
     if card:
-        write_json_atomically({**card, "litert": record}, card_path(model_path))
+        write_json_atomically({**card, kind.name: record}, card_path(model_path))
     return record
 
 
-def _compare_accuracy(keras_engine, litert_engine, faces, split: str) -> dict:
+def _compare_accuracy(keras_engine, exported_engine, faces, split: str, name: str = "litert") -> dict:
     """Accuracy of both engines on ``faces``, plain and with flip TTA."""
     from fer_core.metrics.probabilities import predict_probabilities
 
     result = {"split": split, "n": len(faces.labels)}
-    for name, engine in (("keras", keras_engine), ("litert", litert_engine)):
+    for engine_name, engine in (("keras", keras_engine), (name, exported_engine)):
         for tta in (False, True):
             predicted = predict_probabilities(engine, faces.images, tta=tta).argmax(axis=1)
-            result[f"{name}{' (flip TTA)' if tta else ''}"] = float((predicted == faces.labels).mean())
+            result[f"{engine_name}{' (flip TTA)' if tta else ''}"] = float((predicted == faces.labels).mean())
     return result
 
 
-def _refuse_accuracy_loss(accuracy: dict, model_path: Path) -> None:
+def _refuse_accuracy_loss(accuracy: dict, model_path: Path, name: str = "litert") -> None:
     for view in ("", " (flip TTA)"):
-        drop = accuracy[f"keras{view}"] - accuracy[f"litert{view}"]
+        drop = accuracy[f"keras{view}"] - accuracy[f"{name}{view}"]
         if drop > QUANTIZED_MAX_ACCURACY_DROP:
-            raise ModelError(f"{model_path}: with int8 weights the model is {100 * drop:.2f} points less accurate on "
+            how = "with int8 weights" if name == "litert" else f"as {name.upper()}"
+            raise ModelError(f"{model_path}: {how} the model is {100 * drop:.2f} points less accurate on "
                              f"{accuracy['split']}{view} than in Keras (more than "
                              f"{100 * QUANTIZED_MAX_ACCURACY_DROP:.1f}); not written, export it without --quantize")
 
@@ -115,3 +142,29 @@ def write_litert(model, path: Path, *, quantize: bool = False) -> None:
             model.export(str(path), format="litert", verbose=False, **options)
     except Exception as error:  # the converter raises many types
         raise ModelError(f"the LiteRT export failed ({str(error).strip().splitlines()[0][:200]})") from None
+
+
+def write_onnx(model, path: Path, *, quantize: bool = False) -> None:
+    """``model.export(path, format="onnx")`` (tf2onnx) with the converter's log lines silenced;
+    ``quantize``: int8 weights (ONNX Runtime's dynamic quantization)."""
+    try:
+        import tf2onnx  # noqa: F401  (what Keras converts with)
+    except ImportError:
+        raise ModelError("an ONNX export needs tf2onnx and onnxruntime: pip install -r requirements-dev.txt") from None
+    plain = path.with_name(path.stem + ".float32.onnx") if quantize else path
+    try:
+        with native_stderr_silenced():
+            model.export(str(plain), format="onnx", verbose=False)
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8)
+    except Exception as error:  # the converters raise many types
+        raise ModelError(f"the ONNX export failed ({str(error).strip().splitlines()[0][:200]})") from None
+
+
+EXPORT_FORMATS = {
+    "litert": ExportFormat("litert", "LiteRT", litert_path_for, write_litert, LiteRTEngine, "tflite_sha256",
+                           measured_always=False),
+    "onnx": ExportFormat("onnx", "ONNX", onnx_path_for, write_onnx, OnnxEngine, "onnx_sha256", measured_always=True),
+}

@@ -16,7 +16,7 @@ from fer_core.recipes.export import (
     QUANTIZED_MAX_ACCURACY_DROP,
     QUANTIZED_TOLERANCE,
     ExportConfig,
-    export_litert,
+    export_model,
 )
 
 pytest.importorskip("ai_edge_litert")
@@ -24,12 +24,12 @@ pytest.importorskip("ai_edge_litert")
 
 @pytest.fixture(scope="module")
 def exported(tiny_model_path, tmp_path_factory):
-    """A copy of the tiny model with its LiteRT twin written by export_litert."""
+    """A copy of the tiny model with its LiteRT twin written by export_model."""
     folder = tmp_path_factory.mktemp("exported")
     model = folder / "tiny.keras"
     shutil.copy(tiny_model_path, model)
     shutil.copy(card_path(tiny_model_path), card_path(model))
-    record = export_litert(model)
+    record = export_model(model)
     return model, record
 
 
@@ -115,7 +115,7 @@ def _tiny_dataset():
 
 def test_an_int8_export_is_measured_against_keras_and_recorded(model_copy):
     data = _tiny_dataset()
-    record = export_litert(model_copy, ExportConfig(quantize="dynamic"), data)
+    record = export_model(model_copy, ExportConfig(quantize="dynamic"), data)
     assert record["quantization"] == "dynamic" and record["max_difference"] <= QUANTIZED_TOLERANCE
     accuracy = record["accuracy"]
     assert accuracy["split"] == "PublicTest" and accuracy["n"] == int((data.splits == "PublicTest").sum())
@@ -127,20 +127,20 @@ def test_an_int8_export_is_measured_against_keras_and_recorded(model_copy):
 
 def test_an_int8_export_needs_faces_to_be_measured_on(model_copy):
     with pytest.raises(ModelError, match="--data"):
-        export_litert(model_copy, ExportConfig(quantize="dynamic"))
+        export_model(model_copy, ExportConfig(quantize="dynamic"))
     with pytest.raises(ModelError, match="none, dynamic"):
-        export_litert(model_copy, ExportConfig(quantize="float16"))
+        export_model(model_copy, ExportConfig(quantize="float16"))
     assert not litert_path_for(model_copy).exists() and "litert" not in read_card(model_copy)
 
 
 def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(model_copy, monkeypatch):
     import fer_core.recipes.export as export
 
-    float_record = export_litert(model_copy)
+    float_record = export_model(model_copy)
     before = litert_path_for(model_copy).read_bytes()
     monkeypatch.setattr(export, "QUANTIZED_MAX_ACCURACY_DROP", -1.0)  # any export now counts as a loss
     with pytest.raises(ModelError, match="less accurate on PublicTest"):
-        export_litert(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
+        export_model(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
     assert litert_path_for(model_copy).read_bytes() == before and read_card(model_copy)["litert"] == float_record
     assert sorted(path.name for path in model_copy.parent.iterdir()) == ["tiny.json", "tiny.keras", "tiny.tflite"]
 
@@ -151,9 +151,34 @@ def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_cop
     card = read_card(model_copy)
     keras_accuracy = card["metrics"]["PublicTest"]["accuracy"]
     assert list_models(model_copy.parent)[0].accuracy == keras_accuracy  # no export: Keras's number
-    record = export_litert(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
+    record = export_model(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
     assert list_models(model_copy.parent)[0].accuracy == record["accuracy"]["litert"]
     card = read_card(model_copy)
     card["litert"]["keras_sha256"] = "0" * 64  # stale export: the app would run Keras
     card_path(model_copy).write_text(__import__("json").dumps(card))
     assert list_models(model_copy.parent)[0].accuracy == keras_accuracy
+
+
+@pytest.mark.parametrize("quantize", ["none", "dynamic"])
+def test_an_onnx_export_agrees_with_keras_and_is_measured_on_real_faces(model_copy, quantize):
+    pytest.importorskip("tf2onnx")
+    from fer_core.artifacts.litert_files import onnx_path_for
+    from fer_core.inference.engines import OnnxEngine
+
+    record = export_model(model_copy, ExportConfig(format="onnx", quantize=quantize), _tiny_dataset())
+    assert onnx_path_for(model_copy).is_file() and read_card(model_copy)["onnx"] == record
+    assert record["max_difference"] <= (PARITY_TOLERANCE if quantize == "none" else QUANTIZED_TOLERANCE)
+    for view in ("", " (flip TTA)"):
+        assert record["accuracy"][f"keras{view}"] - record["accuracy"][f"onnx{view}"] <= QUANTIZED_MAX_ACCURACY_DROP
+    faces = np.random.default_rng(5).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
+    keras_out = KerasEngine(load_keras_model(model_copy))(faces)
+    assert np.abs(OnnxEngine(onnx_path_for(model_copy))(faces) - keras_out).max() <= record["max_difference"] + 1e-6
+    assert "litert" not in read_card(model_copy)  # the app's own export is untouched
+
+
+def test_an_onnx_export_needs_faces_to_be_measured_on(model_copy):
+    from fer_core.artifacts.litert_files import onnx_path_for
+
+    with pytest.raises(ModelError, match="an ONNX export must be measured on real faces; give the dataset"):
+        export_model(model_copy, ExportConfig(format="onnx"))
+    assert not onnx_path_for(model_copy).exists()

@@ -100,12 +100,12 @@ def test_grad_cam_of_an_ensemble_averages_its_members_maps(ensemble):
 
 def test_the_ensemble_exports_to_litert_and_predicts_through_it(ensemble, tmp_path):
     pytest.importorskip("ai_edge_litert")
-    from fer_core.recipes.export import export_litert
+    from fer_core.recipes.export import export_model
 
     out = tmp_path / "copy.keras"
     shutil.copy(ensemble[0], out)
     shutil.copy(ensemble[0].with_suffix(".json"), out.with_suffix(".json"))
-    assert export_litert(out)["max_difference"] < 1e-4
+    assert export_model(out)["max_difference"] < 1e-4
     predictor = Predictor.load(out)
     assert predictor.engine_name == "litert"
     faces = predictor.predict(REPO / "assets" / "example_astronaut.jpg")

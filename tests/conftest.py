@@ -126,3 +126,24 @@ def png_claiming(width: int, height: int) -> bytes:
     data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")  # IHDR data starts at byte 16
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # CRC over "IHDR" + its 13 bytes
     return bytes(data)
+
+
+CLIP_FPS, CLIP_SECONDS, CLIP_SIZE = 10, 4, (640, 360)  # write_clip's video
+
+
+def write_clip(path, *, second_face_from_s: float = 2.0) -> None:
+    """A 4-second clip: the astronaut's head drifting on the left; from 2 s on, her mirror image on the right."""
+    import cv2
+    from skimage import data
+
+    head = cv2.resize(cv2.cvtColor(data.astronaut()[:300, 100:400], cv2.COLOR_RGB2BGR), (220, 220))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), CLIP_FPS, CLIP_SIZE)
+    assert writer.isOpened()
+    for index in range(CLIP_FPS * CLIP_SECONDS):
+        frame = np.full((CLIP_SIZE[1], CLIP_SIZE[0], 3), 90, np.uint8)
+        x = 20 + 2 * index  # 2 px a frame: the same face, a little further each time
+        frame[70:290, x:x + 220] = head
+        if index / CLIP_FPS >= second_face_from_s:
+            frame[70:290, 400:620] = head[:, ::-1]
+        writer.write(frame)
+    writer.release()

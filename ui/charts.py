@@ -99,3 +99,12 @@ def expression_summary(summary: dict[str, int]) -> go.Figure:
                          yaxis=dict(rangemode="tozero", tickformat="d", dtick=max(1, round(max(summary.values(),
                                                                                                default=1) / 5))))
     return figure
+
+
+def emotion_timeline(records: list[dict]) -> go.Figure:
+    """One face's expression over a video: the seven probabilities at each sampled frame, stacked."""
+    rows = [{"time (s)": r["time_s"], "expression": name, "probability": r[name]} for r in records for name in EMOTIONS]
+    figure = px.area(rows, x="time (s)", y="probability", color="expression", category_orders={"expression": EMOTIONS})
+    figure.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(range=[0, 1], tickformat=".0%"),
+                         legend_title_text="")
+    return figure

@@ -130,12 +130,12 @@ def typed_paths_anywhere() -> bool:
 
 
 def uploads_dir() -> Path:
-    """Where uploaded datasets are kept: ``uploads/`` in the dataset cache folder, outside the repository."""
+    """Where uploaded datasets and videos are kept: ``uploads/`` in the dataset cache folder, outside the repository."""
     return default_cache_dir() / "uploads"
 
 
 def saved_upload(upload) -> Path:
-    """The uploaded dataset as a file in ``uploads_dir()``, named by its content's hash: two uploads
+    """The uploaded file (a dataset or a video) in ``uploads_dir()``, named by its content's hash: two uploads
     with the same name never overwrite each other, and the same file is written once."""
     import hashlib
 

@@ -111,6 +111,13 @@ def open_video(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS):
     return capture, info
 
 
+def video_info(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> VideoInfo:
+    """What a video holds, checked as ``open_video`` checks it."""
+    capture, info = open_video(path, limits)
+    capture.release()
+    return info
+
+
 def sampled_frames(path: str | os.PathLike, config: VideoConfig = VideoConfig(),
                    limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[float, int, np.ndarray]]:
     """(time in seconds, frame number, H x W x 3 RGB frame) for the frames at ``config``'s rate."""
@@ -183,8 +190,7 @@ def label_video(predictor, path: str | os.PathLike, config: VideoConfig = VideoC
                 on_frame: Callable[[float, float], None] | None = None) -> Iterator[VideoRow]:
     """Every face of every sampled frame, as rows, streamed; ``on_frame(time_s, duration_s)`` after each frame."""
     limits = predictor.config.limits
-    capture, info = open_video(path, limits)  # the error, if any, before the first row
-    capture.release()
+    info = video_info(path, limits)  # the error, if any, before the first row
     tracker = FaceTracker(config.min_overlap, config.forget_after_s)
     for time_s, index, rgb in sampled_frames(path, config, limits):
         faces = predictor.predict(rgb, name=f"{Path(path).name} at {time_s:.1f} s")

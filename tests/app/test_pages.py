@@ -272,3 +272,29 @@ def test_training_after_the_other_pages_ran_in_the_same_process(app_env, astrona
     assert job.wait(TIMEOUT)
     assert job.status == "finished", job.error
     assert (app_env / "after_pages.keras").exists()
+
+
+def test_video_page_follows_each_face_with_a_timeline_table_and_csv(app_env, tmp_path):
+    from conftest import write_clip
+
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip)
+    at = page("video").run()
+    assert "Upload a video" in at.info[0].value
+    at.file_uploader(key="video_upload").set_value(("holiday.mp4", clip.read_bytes(), "video/mp4")).run()
+    assert "holiday.mp4: 4.0 s, 640x360" in texts(at)
+    at.button(key="video_run").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert sorted(set(table["face_id"])) == [1, 2] and len(set(table["time_s"])) == 20
+    assert [s.value.split(":")[0] for s in at.subheader] == ["Face 1", "Face 2"]
+    assert "In view from 2.0 s" in texts(at)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_video_page_answers_a_file_that_is_not_a_video_in_one_line(app_env):
+    at = page("video").run()
+    at.file_uploader(key="video_upload").set_value(("broken.mp4", b"\x00not a video" * 50, "video/mp4")).run()
+    assert not at.exception and len(at.error) == 1
+    message = at.error[0].value
+    assert message.startswith("broken.mp4: not a video") and "uploads" not in message

@@ -6,10 +6,11 @@ import csv
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import CLIP_SECONDS as SECONDS
+from conftest import CLIP_SIZE as SIZE
+from conftest import REPO, write_clip
 
 from fer_core.errors import ImageError
 from fer_core.inference.predictor import Predictor
@@ -22,25 +23,6 @@ from fer_core.inference.video import (
     open_video,
     sampled_frames,
 )
-
-FPS, SECONDS, SIZE = 10, 4, (640, 360)
-
-
-def write_clip(path, *, second_face_from_s: float = 2.0) -> None:
-    """A 4-second clip: the astronaut's head drifting on the left; from 2 s on, her mirror image on the right."""
-    from skimage import data
-
-    head = cv2.resize(cv2.cvtColor(data.astronaut()[:300, 100:400], cv2.COLOR_RGB2BGR), (220, 220))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
-    assert writer.isOpened()
-    for index in range(FPS * SECONDS):
-        frame = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
-        x = 20 + 2 * index  # 2 px a frame: the same face, a little further each time
-        frame[70:290, x:x + 220] = head
-        if index / FPS >= second_face_from_s:
-            frame[70:290, 400:620] = head[:, ::-1]
-        writer.write(frame)
-    writer.release()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_CSV, csv_text, synthetic_faces
+from conftest import REPO, SHARED_CSV, csv_text, synthetic_faces, write_clip
 
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
@@ -90,7 +90,7 @@ def no_exception(page, where: str) -> None:
 
 
 def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png, tmp_path):
-    """Upload a selfie, Show why, Batch three photos, Explore, train one epoch, evaluate the result:
+    """Upload a selfie, Show why, Batch three photos, a video, Explore, train one epoch, evaluate the result:
     one server, no error; the time of each step is printed (and kept beside the screenshots)."""
     from PIL import Image
 
@@ -139,6 +139,20 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         page.wait_for_timeout(2000)
         no_exception(page, "Batch")
         screenshot(page, shots / "batch.png")
+
+        clip = tmp_path / "clip.mp4"
+        write_clip(clip)
+        timings["open Video"] = open_page(page, "Video", "Frames labelled per second of video")
+        page.locator("input[type=file]").first.set_input_files(str(clip))
+        page.get_by_text("clip.mp4: 4.0 s", exact=False).wait_for(timeout=90_000)
+        started = time.monotonic()
+        page.get_by_role("button", name="Label", exact=True).click()
+        page.get_by_text("Download CSV", exact=False).wait_for(timeout=90_000)
+        timings["label a 4-second video"] = time.monotonic() - started
+        assert page.get_by_text("Face 2: mostly", exact=False).count() == 1
+        page.wait_for_timeout(2000)
+        no_exception(page, "Video")
+        screenshot(page, shots / "video.png")
 
         timings["open Explore"] = open_page(page, "Explore", "Reshuffle")
         page.get_by_text("Data quality").wait_for(timeout=90_000)

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import csv_text
+from conftest import SHARED_CSV, csv_text
 from PIL import Image
 
 from fer_core.data.loading import load_dataset
@@ -218,12 +218,9 @@ def test_split_subset_and_unknown_split(tiny_csv, cache_dir):
         data.subset("PrivateTest")
 
 
-@pytest.mark.skipif(not (os.path.exists(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
-                                                     "fer2013.csv.gz"))), reason="../shared/data is absent")
+@pytest.mark.skipif(not SHARED_CSV.exists(), reason="../shared/data is absent")
 @pytest.mark.slow
 def test_real_fer2013_has_the_documented_counts():
-    from conftest import SHARED_CSV
-
     data = load_dataset(SHARED_CSV)
     counts = data.class_counts()
     assert sum(counts["Training"].values()) == 28709 and sum(counts["PublicTest"].values()) == 3589

@@ -45,6 +45,7 @@ def readme_python_snippets() -> list[str]:
     return re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
 
 
+@pytest.mark.slow  # a fresh interpreter trains a model; CI runs it
 def test_the_readme_python_snippets_run_as_written(tmp_path, astronaut_jpeg):
     snippets = readme_python_snippets()
     assert len(snippets) >= 2 and any("train(" in s for s in snippets) and any("predict(" in s for s in snippets)

@@ -206,7 +206,7 @@ def exported(tiny_model_path: Path, tmp_path: Path) -> Path:
     return model
 
 
-@pytest.mark.parametrize("damage", ["100 random bytes mid-file", "truncated"])
+@pytest.mark.parametrize("damage", ["100 random bytes mid-file", pytest.param("truncated", marks=pytest.mark.slow)])
 def test_a_damaged_litert_export_is_never_run_and_keras_takes_over_with_a_warning(tiny_model_path, tmp_path,
                                                                                astronaut_jpeg, damage):
     from fer_core.inference.predictor import Predictor

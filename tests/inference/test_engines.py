@@ -159,6 +159,7 @@ def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_cop
     assert list_models(model_copy.parent)[0].accuracy == keras_accuracy
 
 
+@pytest.mark.slow  # two ONNX conversions; CI runs it
 @pytest.mark.parametrize("quantize", ["none", "dynamic"])
 def test_an_onnx_export_agrees_with_keras_and_is_measured_on_real_faces(model_copy, quantize):
     pytest.importorskip("tf2onnx")

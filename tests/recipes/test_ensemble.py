@@ -191,6 +191,7 @@ def test_bad_ensembles_are_refused_with_a_specific_message(members, ensemble, tm
         assert out.read_bytes() == b"keep me"
 
 
+@pytest.mark.slow  # two command-line ensembles of trained models; CI runs it
 def test_cli_ensemble_prints_the_result_and_refuses_bad_input_in_one_line(members, tmp_path):
     csv, _, paths = members
     out = tmp_path / "cli.keras"

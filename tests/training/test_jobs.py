@@ -31,6 +31,7 @@ def test_a_job_trains_in_a_child_process_and_reports_progress_and_its_result(tmp
     assert "Training" not in job.result.card["metrics"] and "temperature" not in job.result.card  # QUICK skips both
 
 
+@pytest.mark.slow  # a whole training run through the job manager; CI runs it
 def test_stop_halts_a_long_run_after_the_current_batch_and_keeps_the_best_epoch(tmp_path):
     images, labels = synthetic_faces(n_per_class=30)
     data = tmp_path / "faces.csv"
@@ -70,6 +71,7 @@ def test_a_second_job_is_refused_while_one_runs_and_a_failure_is_reported(tmp_pa
 
 
 
+@pytest.mark.slow  # a training process started and stopped; CI runs it
 def test_a_stop_before_the_first_epoch_ends_as_stopped_with_a_note(tmp_path, tiny_csv):
     manager = JobManager(QUICK)
     job = manager.start("tester", TrainConfig(arch="tiny_cnn", epochs=5, batch_size=2, augment=False,

@@ -45,6 +45,9 @@ except FerError as error:
     st.error(in_words(error))
     st.stop()
 st.caption(f"{upload.name}: {info.seconds:.1f} s, {info.width}x{info.height}, {info.fps:.0f} frames a second")
+if info.labelled_seconds(limits) < info.seconds:
+    st.info(f"This app labels the first {info.labelled_seconds(limits) / 60:.0f} minutes of a video; for the "
+            "whole clip, run `python -m fer_core predict VIDEO --csv out.csv` on your own machine.")
 
 if st.button("Label", type="primary", icon=":material/play_arrow:", key="video_run"):
     st.session_state.pop("video_results", None)

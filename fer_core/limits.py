@@ -25,8 +25,10 @@ class Limits:
     max_model_bytes: int = 300_000_000  # a .keras archive's members, uncompressed (the shipped one: 22 MB)
     max_model_config_bytes: int = 10_000_000  # its config.json (the shipped one: 126 KB)
     max_video_bytes: int = 200_000_000  # one video file (200 MB)
+    max_video_seconds: float = 0.0  # how much of a video is labelled (0: all of it); the hosted app sets one
 
 
 DEFAULT_LIMITS = Limits()
-# The app serves anyone who opens it: a batch gets a smaller pixel budget and a time budget.
-APP_LIMITS = Limits(max_batch_pixels=250_000_000, max_batch_seconds=60.0)
+# The app serves anyone who opens it: a batch gets a smaller pixel budget and a time budget, and a
+# video its first five minutes.
+APP_LIMITS = Limits(max_batch_pixels=250_000_000, max_batch_seconds=60.0, max_video_seconds=300.0)

@@ -77,6 +77,10 @@ class VideoInfo:
     def seconds(self) -> float:
         return self.frames / self.fps if self.fps else 0.0
 
+    def labelled_seconds(self, limits: Limits) -> float:
+        """How much of the video is labelled under ``limits``: all of it, or its first ``max_video_seconds``."""
+        return min(self.seconds, limits.max_video_seconds) if limits.max_video_seconds else self.seconds
+
 
 def is_video(path: str | os.PathLike) -> bool:
     """Whether the file's name says it is a video."""
@@ -127,7 +131,8 @@ def sampled_frames(path: str | os.PathLike, config: VideoConfig = VideoConfig(),
     step = max(info.fps / config.samples_per_second, 1.0)
     try:
         index, next_sample, yielded = 0, 0.0, 0
-        while True:
+        last = limits.max_video_seconds * info.fps if limits.max_video_seconds else float("inf")
+        while index < last:
             if index + 0.5 >= next_sample:
                 ok, frame = capture.read()
                 if not ok:
@@ -198,4 +203,4 @@ def label_video(predictor, path: str | os.PathLike, config: VideoConfig = VideoC
             yield VideoRow(time_s, index, face_id, face.box, face.label, face.confidence, face.uncertain,
                            face.probabilities)
         if on_frame:
-            on_frame(time_s, info.seconds)
+            on_frame(time_s, info.labelled_seconds(limits))

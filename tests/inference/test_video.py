@@ -22,6 +22,7 @@ from fer_core.inference.video import (
     label_video,
     open_video,
     sampled_frames,
+    video_info,
 )
 
 
@@ -91,3 +92,14 @@ def test_the_tracker_matches_by_overlap_and_forgets_a_face_gone_too_long():
     assert tracker.assign([(310, 0, 100, 100), (5, 0, 100, 100)], 0.2) == [2, 1]  # order does not matter
     assert tracker.assign([(5, 0, 100, 100)], 0.4) == [1]
     assert tracker.assign([(300, 0, 100, 100)], 2.0) == [3]  # face 2 was gone for 1.8 s
+
+
+def test_a_time_limit_labels_only_the_start_of_a_video(clip):
+    from fer_core.limits import APP_LIMITS, Limits
+
+    limits = Limits(max_video_seconds=1.5)
+    times = [time_s for time_s, _, _ in sampled_frames(clip, VideoConfig(samples_per_second=5), limits)]
+    assert times == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4])
+    info = video_info(clip)
+    assert info.labelled_seconds(limits) == 1.5 and info.labelled_seconds(Limits()) == pytest.approx(SECONDS)
+    assert APP_LIMITS.max_video_seconds == 300  # the hosted app: the first five minutes

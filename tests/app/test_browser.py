@@ -84,6 +84,13 @@ def open_page(page, title: str, ready: str) -> float:
     return time.monotonic() - started
 
 
+def settle(page, where: str, shot: Path, wait_ms: int) -> None:
+    """Let the page's charts draw, check it shows no exception, and take its screenshot."""
+    page.wait_for_timeout(wait_ms)
+    no_exception(page, where)
+    screenshot(page, shot)
+
+
 def no_exception(page, where: str) -> None:
     assert page.locator("[data-testid=stException]").count() == 0, f"{where} raised"
     assert page.locator("[data-testid=stAlertContentError]").count() == 0, f"{where} showed an error"
@@ -118,17 +125,13 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         timings["upload a selfie to its result"] = time.monotonic() - started
         result = page.get_by_text(" looks ").first.inner_text()
         assert "looks" in result and page.get_by_text("Face 1:", exact=False).count() > 0
-        page.wait_for_timeout(1500)  # let the charts draw before the screenshot
-        no_exception(page, "Predict")
-        screenshot(page, shots / "predict.png")
+        settle(page, "Predict", shots / "predict.png", wait_ms=1500)
 
         started = time.monotonic()
         page.get_by_text("Show why: attention heat maps (Grad-CAM)").click()
         page.get_by_text("Heat maps (Grad-CAM): where the model found the evidence").wait_for(timeout=120_000)
         timings["first Show why after the result"] = time.monotonic() - started
-        page.wait_for_timeout(1500)
-        no_exception(page, "Show why")
-        screenshot(page, shots / "predict_explain.png")
+        settle(page, "Show why", shots / "predict_explain.png", wait_ms=1500)
 
         timings["open Batch"] = open_page(page, "Batch", "Photos, or a .zip of photos")
         page.locator("input[type=file]").first.set_input_files([str(astronaut_jpeg), str(cat_png), str(group)])
@@ -136,9 +139,7 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         page.get_by_role("button", name="Label 3 uploads").click()
         page.get_by_text("Download CSV", exact=False).wait_for(timeout=90_000)
         timings["label 3 photos"] = time.monotonic() - started
-        page.wait_for_timeout(2000)
-        no_exception(page, "Batch")
-        screenshot(page, shots / "batch.png")
+        settle(page, "Batch", shots / "batch.png", wait_ms=2000)
 
         clip = tmp_path / "clip.mp4"
         write_clip(clip)
@@ -150,15 +151,11 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         page.get_by_text("Download CSV", exact=False).wait_for(timeout=90_000)
         timings["label a 4-second video"] = time.monotonic() - started
         assert page.get_by_text("Face 2: mostly", exact=False).count() == 1
-        page.wait_for_timeout(2000)
-        no_exception(page, "Video")
-        screenshot(page, shots / "video.png")
+        settle(page, "Video", shots / "video.png", wait_ms=2000)
 
         timings["open Explore"] = open_page(page, "Explore", "Reshuffle")
         page.get_by_text("Data quality").wait_for(timeout=90_000)
-        page.wait_for_timeout(3000)
-        no_exception(page, "Explore")
-        screenshot(page, shots / "explore.png")
+        settle(page, "Explore", shots / "explore.png", wait_ms=3000)
 
         timings["open Train"] = open_page(page, "Train", "Start training")
         page.get_by_label("Epochs (passes over the training faces)", exact=True).fill("1")
@@ -171,9 +168,7 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         timings["Start to the first batch on screen"] = time.monotonic() - started
         page.get_by_text("journey.keras: finished").wait_for(timeout=900_000)
         timings["Start to the saved model"] = time.monotonic() - started
-        page.wait_for_timeout(1500)
-        no_exception(page, "Train")
-        screenshot(page, shots / "train.png")
+        settle(page, "Train", shots / "train.png", wait_ms=1500)
 
         timings["open Evaluate"] = open_page(page, "Evaluate", "Split")
         started = time.monotonic()
@@ -187,9 +182,7 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         page.get_by_text(re.compile(r"journey on PublicTest")).wait_for(timeout=180_000)
         page.get_by_text("Can its confidence be trusted?").nth(1).wait_for(timeout=180_000)
         timings["evaluate the trained model beside it"] = time.monotonic() - started
-        page.wait_for_timeout(3000)
-        no_exception(page, "Evaluate")
-        screenshot(page, shots / "evaluate.png")
+        settle(page, "Evaluate", shots / "evaluate.png", wait_ms=3000)
         charts = page.locator("[data-testid=stPlotlyChart]")  # per model: confusion matrix, reliability diagram
         for index, picture in enumerate(("confusion.png", "calibration.png")):
             charts.nth(index).scroll_into_view_if_needed()

@@ -4,7 +4,7 @@ promptly while someone predicts? Two browser sessions, one app.
     python -m bench.responsiveness                                   # synthetic training data
     python -m bench.responsiveness --data ../shared/data/fer2013.csv.gz --json
     python -m bench.responsiveness --busy 2                          # plus two CPU-bound processes
-    python -m bench.responsiveness --sessions 8 --uploads 5          # eight visitors upload at once
+    python -m bench.responsiveness --visitors 8 --uploads 5          # eight visitors upload at once
 
 Starts the app (the shipped model, copied to a temporary models folder so nothing in the repo
 changes) and opens two independent sessions in Debian's headless chromium:
@@ -21,7 +21,7 @@ changes) and opens two independent sessions in Debian's headless chromium:
 busy machine, where a training thread at low priority used to starve.
 All figures come from the same run on the same machine, so their ratios are what to compare.
 
-``--sessions N`` measures something else: N sessions upload at the same moment (no training),
+``--visitors N`` measures something else: N visitors (browser tabs) upload at the same moment (no training),
 with the predictor's own time per photo and the CPU seconds the server and the browsers used.
 """
 
@@ -251,14 +251,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="FER2013 CSV for the training session (default: synthetic)")
     parser.add_argument("--uploads", type=int, default=10, help="timed uploads per phase (default 10)")
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes to run alongside (default 0)")
-    parser.add_argument("--sessions", type=int, default=0,
-                        help="instead: this many sessions upload at once, --uploads each (no training)")
+    parser.add_argument("--visitors", type=int, default=0,
+                        help="instead: this many visitors (browser tabs) upload at once, --uploads each (no training)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
-    if args.sessions:
-        result = measure_sessions(args.sessions, args.uploads)
+    if args.visitors:
+        result = measure_sessions(args.visitors, args.uploads)
         if args.json:
             print(json.dumps(result))
             return

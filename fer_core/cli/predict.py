@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -69,47 +70,50 @@ def run(args) -> int:
 
 def label_many(args, predictor) -> int:
     """Label every photo of a folder or .zip: one CSV row per face, to --csv or to stdout."""
-    from fer_core.inference.batch import CSV_COLUMNS, label_photos, photos_in, write_csv
+    from fer_core.inference.batch import CSV_COLUMNS, label_photos, photos_in
     from fer_core.labels import EMOTIONS
 
     started = time.monotonic()
     on_photo = _show_progress if sys.stderr.isatty() else None
     rows = label_photos(predictor, photos_in(args.image, predictor.config.limits), on_photo=on_photo)
-    if not args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(row.to_record() for row in rows)
-        return 0
-    counts = write_csv(rows, args.csv)
-    if on_photo:
-        print(file=sys.stderr)
-    faces = sum(n for label, n in counts.items() if label in EMOTIONS)
-    summary = ", ".join(f"{label} {n}" for label, n in counts.most_common())
-    print(f"wrote {args.csv}: {faces} faces ({summary}) in {time.monotonic() - started:.1f}s")
+    counts = write_rows(rows, args.csv, CSV_COLUMNS, progress_shown=on_photo is not None)
+    if counts is not None:
+        faces = sum(n for label, n in counts.items() if label in EMOTIONS)
+        summary = ", ".join(f"{label} {n}" for label, n in counts.most_common())
+        print(f"wrote {args.csv}: {faces} faces ({summary}) in {time.monotonic() - started:.1f}s")
     return 0
 
 
 def label_video_file(args, predictor) -> int:
     """Label the faces of a video's sampled frames: one CSV row per face and frame, to --csv or to stdout."""
-    from fer_core.inference.batch import write_csv
     from fer_core.inference.video import VIDEO_CSV_COLUMNS, VideoConfig, label_video
 
     started = time.monotonic()
     config = VideoConfig(samples_per_second=args.samples_per_second)
     on_frame = _show_video_progress if sys.stderr.isatty() else None
     rows = label_video(predictor, args.image, config, on_frame=on_frame)
-    if not args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=VIDEO_CSV_COLUMNS)
+    counts = write_rows(rows, args.csv, VIDEO_CSV_COLUMNS, progress_shown=on_frame is not None)
+    if counts is not None:
+        summary = ", ".join(f"{label} {n}" for label, n in counts.most_common()) or "no face found"
+        print(f"wrote {args.csv}: {sum(counts.values())} faces in sampled frames ({summary}) in "
+              f"{time.monotonic() - started:.1f}s")
+    return 0
+
+
+def write_rows(rows, csv_path: str | None, columns: list[str], *, progress_shown: bool) -> Counter | None:
+    """Stream the rows to the CSV file at ``csv_path`` (returning the label counts), or to stdout
+    when there is none (returning None)."""
+    from fer_core.inference.batch import write_csv
+
+    if not csv_path:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
         writer.writeheader()
         writer.writerows(row.to_record() for row in rows)
-        return 0
-    counts = write_csv(rows, args.csv, VIDEO_CSV_COLUMNS)
-    if on_frame:
-        print(file=sys.stderr)
-    summary = ", ".join(f"{label} {n}" for label, n in counts.most_common()) or "no face found"
-    print(f"wrote {args.csv}: {sum(counts.values())} faces in sampled frames ({summary}) in "
-          f"{time.monotonic() - started:.1f}s")
-    return 0
+        return None
+    counts = write_csv(rows, csv_path, columns)
+    if progress_shown:
+        print(file=sys.stderr)  # end the progress line
+    return counts
 
 
 def _show_video_progress(time_s: float, duration_s: float) -> None:

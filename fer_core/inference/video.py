@@ -125,9 +125,14 @@ def video_info(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Vide
 def sampled_frames(path: str | os.PathLike, config: VideoConfig = VideoConfig(),
                    limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[float, int, np.ndarray]]:
     """(time in seconds, frame number, H x W x 3 RGB frame) for the frames at ``config``'s rate."""
+    capture, info = open_video(path, limits)
+    return _frames(path, capture, info, config, limits)
+
+
+def _frames(path, capture, info: VideoInfo, config: VideoConfig, limits: Limits) -> Iterator[tuple[float, int, np.ndarray]]:
+    """The sampled frames of an opened video; the capture is released when they are done."""
     import cv2
 
-    capture, info = open_video(path, limits)
     step = max(info.fps / config.samples_per_second, 1.0)
     try:
         index, next_sample, yielded = 0, 0.0, 0
@@ -195,9 +200,9 @@ def label_video(predictor, path: str | os.PathLike, config: VideoConfig = VideoC
                 on_frame: Callable[[float, float], None] | None = None) -> Iterator[VideoRow]:
     """Every face of every sampled frame, as rows, streamed; ``on_frame(time_s, duration_s)`` after each frame."""
     limits = predictor.config.limits
-    info = video_info(path, limits)  # the error, if any, before the first row
+    capture, info = open_video(path, limits)  # the error, if any, before the first row
     tracker = FaceTracker(config.min_overlap, config.forget_after_s)
-    for time_s, index, rgb in sampled_frames(path, config, limits):
+    for time_s, index, rgb in _frames(path, capture, info, config, limits):
         faces = predictor.predict(rgb, name=f"{Path(path).name} at {time_s:.1f} s")
         for face, face_id in zip(faces, tracker.assign([face.box for face in faces], time_s)):
             yield VideoRow(time_s, index, face_id, face.box, face.label, face.confidence, face.uncertain,

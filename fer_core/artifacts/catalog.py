@@ -58,7 +58,7 @@ def headline_accuracy(path: Path, card: dict) -> float | None:
     """The card's accuracy on its validation split, as the app will measure it: that of the
     model's int8 LiteRT file when the app runs one (an up-to-date export measured on that split),
     else the Keras model's."""
-    from fer_core.artifacts.litert_files import litert_available, matching_litert_file
+    from fer_core.artifacts.exports import litert_available, matching_litert_file
 
     split = card.get("validation_split")
     if not split:

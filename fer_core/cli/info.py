@@ -80,7 +80,7 @@ def describe_model(path: Path) -> dict:
 
 def _litert_summary(path: Path, card: dict) -> dict | None:
     """The model's LiteRT export as the card records it (None without one), and whether it is up to date."""
-    from fer_core.artifacts.litert_files import matching_litert_file
+    from fer_core.artifacts.exports import matching_litert_file
 
     record = card.get("litert")
     if not record:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.artifacts.litert_files import (
+from fer_core.artifacts.exports import (
     litert_available,
     litert_path_for,
     matching_litert_file,

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from fer_core.artifacts.litert_files import file_sha256, litert_path_for, onnx_path_for
+from fer_core.artifacts.exports import file_sha256, litert_path_for, onnx_path_for
 from fer_core.errors import ModelError
 from fer_core.geometry import INPUT_SHAPE
 from fer_core.inference.engines import KerasEngine, LiteRTEngine, OnnxEngine

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fer_core.artifacts.cards import card_path, read_card
+from fer_core.artifacts.exports import litert_path_for, matching_litert_file
 from fer_core.artifacts.keras_files import load_keras_model
-from fer_core.artifacts.litert_files import litert_path_for, matching_litert_file
 from fer_core.errors import ModelError
 from fer_core.inference.engines import KerasEngine, LiteRTEngine, open_engine
 from fer_core.inference.predictor import Predictor, PredictorConfig
@@ -163,7 +163,7 @@ def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_cop
 @pytest.mark.parametrize("quantize", ["none", "dynamic"])
 def test_an_onnx_export_agrees_with_keras_and_is_measured_on_real_faces(model_copy, quantize):
     pytest.importorskip("tf2onnx")
-    from fer_core.artifacts.litert_files import onnx_path_for
+    from fer_core.artifacts.exports import onnx_path_for
     from fer_core.inference.engines import OnnxEngine
 
     record = export_model(model_copy, ExportConfig(format="onnx", quantize=quantize), _tiny_dataset())
@@ -178,7 +178,7 @@ def test_an_onnx_export_agrees_with_keras_and_is_measured_on_real_faces(model_co
 
 
 def test_an_onnx_export_needs_faces_to_be_measured_on(model_copy):
-    from fer_core.artifacts.litert_files import onnx_path_for
+    from fer_core.artifacts.exports import onnx_path_for
 
     with pytest.raises(ModelError, match="an ONNX export must be measured on real faces; give the dataset"):
         export_model(model_copy, ExportConfig(format="onnx"))

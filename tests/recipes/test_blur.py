@@ -171,7 +171,7 @@ def test_sigmas_out_of_range_are_refused():
 
 def test_the_litert_export_of_a_blurred_model_matches_keras(tiny_model_path, tmp_path):
     pytest.importorskip("ai_edge_litert")
-    from fer_core.artifacts.litert_files import litert_path_for
+    from fer_core.artifacts.exports import litert_path_for
     from fer_core.inference.engines import LiteRTEngine
     from fer_core.recipes.export import export_model
 

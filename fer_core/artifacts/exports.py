@@ -1,4 +1,4 @@
-"""LiteRT exports on disk: where a model's ``.tflite`` twin lives, and whether it is the one exported from this exact file."""
+"""Exported twins on disk: where a model's ``.tflite`` (or ``.onnx``) file lives, and whether it came from this exact file."""
 
 from __future__ import annotations
 

@@ -164,6 +164,7 @@ def test_help_lists_every_command():
         assert command in run.stdout
 
 
+@pytest.mark.slow  # a LiteRT conversion and two command-line runs; CI runs it
 def test_export_then_predict_runs_on_litert_with_a_clean_stderr(tiny_model_path, astronaut_jpeg, tmp_path):
     pytest.importorskip("ai_edge_litert")
     import shutil

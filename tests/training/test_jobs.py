@@ -20,6 +20,7 @@ def test_training_threads_leave_a_core_for_predictions():
     assert JobSettings(threads=3).training_threads() == 3
 
 
+@pytest.mark.slow  # a whole training run in a child process; CI runs it
 def test_a_job_trains_in_a_child_process_and_reports_progress_and_its_result(tmp_path, tiny_csv):
     manager = JobManager(QUICK)
     job = manager.start("tester", TrainConfig(arch="tiny_cnn", epochs=2, batch_size=8, augment=False,

@@ -6,8 +6,8 @@ st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout=
 
 pages = [
     st.Page("app_pages/predict.py", title="Predict", icon=":material/face:", default=True),
+    st.Page("app_pages/live.py", title="Live", icon=":material/videocam:", url_path="live"),
     st.Page("app_pages/batch.py", title="Batch", icon=":material/photo_library:"),
-    st.Page("app_pages/video.py", title="Video", icon=":material/movie:"),
     st.Page("app_pages/explore.py", title="Explore", icon=":material/dataset:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),

@@ -20,3 +20,4 @@ def shipped_models_dir() -> Path:
 MODELS_DIR = shipped_models_dir()
 DEFAULT_MODEL_PATH = MODELS_DIR / "default.keras"
 YUNET_MODEL = MODELS_DIR / "detector" / "face_detection_yunet_2023mar.onnx"
+LIVE_MODELS_DIR = PACKAGE_DIR.parent / "static" / "live" / "models"  # what the Live page runs (a source checkout)

@@ -96,8 +96,8 @@ def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportCon
         record = {"file": target.name, "keras_sha256": file_sha256(model_path), kind.sha_key: file_sha256(candidate),
                   "quantization": config.quantize, "max_difference": difference}
         if measured:
-            record["accuracy"] = _compare_accuracy(KerasEngine(model), exported, faces, config.split, kind.name)
-            _refuse_accuracy_loss(record["accuracy"], model_path, kind.name)
+            record["accuracy"] = compare_accuracy(KerasEngine(model), exported, faces, config.split, kind.name)
+            refuse_accuracy_loss(record["accuracy"], model_path, kind.name)
         os.chmod(candidate, 0o644)
         shutil.move(candidate, target)
     record["bytes"] = target.stat().st_size
@@ -107,7 +107,7 @@ def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportCon
     return record
 
 
-def _compare_accuracy(keras_engine, exported_engine, faces, split: str, name: str = "litert") -> dict:
+def compare_accuracy(keras_engine, exported_engine, faces, split: str, name: str = "litert") -> dict:
     """Accuracy of both engines on ``faces``, plain and with flip TTA."""
     from fer_core.metrics.probabilities import predict_probabilities
 
@@ -119,7 +119,7 @@ def _compare_accuracy(keras_engine, exported_engine, faces, split: str, name: st
     return result
 
 
-def _refuse_accuracy_loss(accuracy: dict, model_path: Path, name: str = "litert") -> None:
+def refuse_accuracy_loss(accuracy: dict, model_path: Path, name: str = "litert") -> None:
     for view in ("", " (flip TTA)"):
         drop = accuracy[f"keras{view}"] - accuracy[f"{name}{view}"]
         if drop > QUANTIZED_MAX_ACCURACY_DROP:

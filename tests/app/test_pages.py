@@ -274,12 +274,39 @@ def test_training_after_the_other_pages_ran_in_the_same_process(app_env, astrona
     assert (app_env / "after_pages.keras").exists()
 
 
-def test_video_page_follows_each_face_with_a_timeline_table_and_csv(app_env, tmp_path):
+def live_video_mode() -> AppTest:
+    at = page("live").run()
+    at.get("button_group")[0].set_value("Video file").run()
+    return at
+
+
+def test_live_page_runs_the_camera_in_the_browser_and_says_nothing_is_uploaded(app_env):
+    at = page("live").run()
+    assert not at.exception and not at.error
+    assert "frames never leave this computer" in texts(at)
+    manifest = json.loads((REPO / "static" / "live" / "models" / "live.json").read_text())
+    share = f"{manifest['expression']['accuracy']['onnx (flip TTA)']:.1%} on PublicTest"
+    assert share in texts(at)  # the browser's network and its measured accuracy are named
+
+
+def test_live_page_reads_a_snapshot_on_the_server(app_env, astronaut_jpeg, monkeypatch):
+    import base64
+
+    import ui.live_camera
+
+    still = "data:image/jpeg;base64," + base64.b64encode(astronaut_jpeg.read_bytes()).decode()
+    monkeypatch.setattr(ui.live_camera, "live_camera", lambda key: type("Result", (), {"snapshot": still})())
+    at = page("live").run()
+    assert not at.exception and not at.error
+    assert "Snapshot" in [s.value for s in at.subheader] and "1 face" in [s.value for s in at.subheader]
+
+
+def test_live_page_labels_a_video_file_with_a_timeline_table_and_csv(app_env, tmp_path):
     from conftest import write_clip
 
     clip = tmp_path / "clip.mp4"
     write_clip(clip)
-    at = page("video").run()
+    at = live_video_mode()
     assert "Upload a video" in at.info[0].value
     at.file_uploader(key="video_upload").set_value(("holiday.mp4", clip.read_bytes(), "video/mp4")).run()
     assert "holiday.mp4: 4.0 s, 640x360" in texts(at)
@@ -292,8 +319,8 @@ def test_video_page_follows_each_face_with_a_timeline_table_and_csv(app_env, tmp
     assert len(at.get("plotly_chart")) == 2
 
 
-def test_video_page_answers_a_file_that_is_not_a_video_in_one_line(app_env):
-    at = page("video").run()
+def test_live_page_answers_a_file_that_is_not_a_video_in_one_line(app_env):
+    at = live_video_mode()
     at.file_uploader(key="video_upload").set_value(("broken.mp4", b"\x00not a video" * 50, "video/mp4")).run()
     assert not at.exception and len(at.error) == 1
     message = at.error[0].value

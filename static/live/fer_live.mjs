@@ -1,0 +1,332 @@
+// The Live page's pipeline, in the visitor's browser: find every face, crop it as the server
+// crops it, and classify its expression. Nothing leaves the machine.
+//
+// It mirrors fer_core.inference on purpose, step by step, with OpenCV's integer arithmetic where
+// OpenCV uses it, so that a photo gets the same crops (and so the same probabilities) here and on
+// the server:
+//   detector.FaceDetector._yunet_pass  -> detectFaces   (YuNet, the same weights, decoded as OpenCV does)
+//   crops.to_gray                      -> toGray        (cv2.COLOR_RGB2GRAY's 15-bit coefficients)
+//   crops.crop_detection               -> cropFace      (eyes level, FER2013 framing)
+//   crops.aligned_square               -> alignedSquare (cv2.warpAffine's fixed-point bilinear)
+//   Predictor.classify                 -> classify      (the face and its mirror, averaged)
+// Both networks run with onnxruntime-web (vendored in ./ort, one WebAssembly thread).
+
+import * as ort from "./ort/ort.wasm.bundle.min.mjs";
+
+const STRIDES = [8, 16, 32];
+const WORK = 96; // aligned_square samples at twice the 48 x 48 input, then averages 2 x 2
+
+/** Load both networks and live.json; `base` is the folder holding ort/ and models/. */
+export async function loadPipeline(base = new URL(".", import.meta.url)) {
+  ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which Streamlit does not send
+  ort.env.wasm.wasmPaths = new URL("ort/", base).href;
+  const models = new URL("models/", base);
+  const response = await fetch(new URL("live.json", models));
+  if (!response.ok) throw new Error(`live.json: HTTP ${response.status}; run python -m fer_core export-live`);
+  const manifest = await response.json();
+  const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+  const [detector, classifier] = await Promise.all([
+    ort.InferenceSession.create(new URL(manifest.detector.file, models).href, options),
+    ort.InferenceSession.create(new URL(manifest.expression.file, models).href, options),
+  ]);
+  return new Pipeline(manifest, detector, classifier);
+}
+
+export class Pipeline {
+  constructor(manifest, detector, classifier) {
+    this.manifest = manifest;
+    this.emotions = manifest.emotions;
+    this.detector = detector;
+    this.classifier = classifier;
+    this.classifierInput = classifier.inputNames[0];
+  }
+
+  /** Every face of an RGBA image ({data, width, height}), largest first, in `scale`-times
+   * larger coordinates (the image given may be a shrunken copy of the frame). */
+  async detectFaces(image, scale = 1) {
+    const { score_threshold: scoreThreshold, nms_threshold: nmsThreshold } = this.manifest.detector;
+    const { width, height } = image;
+    const padW = Math.floor((width - 1) / 32 + 1) * 32;
+    const padH = Math.floor((height - 1) / 32 + 1) * 32;
+    const plane = padW * padH;
+    const input = new Float32Array(3 * plane); // BGR planes, zero padding right and bottom
+    const rgba = image.data;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const s = 4 * (y * width + x), d = y * padW + x;
+        input[d] = rgba[s + 2];
+        input[plane + d] = rgba[s + 1];
+        input[2 * plane + d] = rgba[s];
+      }
+    }
+    const out = await this.detector.run({ input: new ort.Tensor("float32", input, [1, 3, padH, padW]) });
+    const candidates = [];
+    for (const stride of STRIDES) {
+      const cols = Math.floor(padW / stride), rows = Math.floor(padH / stride);
+      const cls = out[`cls_${stride}`].data, obj = out[`obj_${stride}`].data;
+      const bbox = out[`bbox_${stride}`].data, kps = out[`kps_${stride}`].data;
+      for (let index = 0; index < rows * cols; index++) {
+        const score = Math.sqrt(clamp01(cls[index]) * clamp01(obj[index]));
+        if (!(score > scoreThreshold)) continue;
+        const r = Math.floor(index / cols), c = index % cols;
+        const cx = (c + bbox[4 * index]) * stride, cy = (r + bbox[4 * index + 1]) * stride;
+        const w = Math.exp(bbox[4 * index + 2]) * stride, h = Math.exp(bbox[4 * index + 3]) * stride;
+        const landmarks = [];
+        for (let n = 0; n < 5; n++) {
+          landmarks.push([f32((kps[10 * index + 2 * n] + c) * stride), f32((kps[10 * index + 2 * n + 1] + r) * stride)]);
+        }
+        candidates.push({ x: f32(cx - w / 2), y: f32(cy - h / 2), w: f32(w), h: f32(h), score, landmarks });
+      }
+    }
+    const faces = [];
+    for (const face of nonMaximumSuppression(candidates, nmsThreshold)) {
+      // the box stays inside the image (a face cut by the edge), then in the frame's whole pixels
+      const left = Math.max(0, face.x), top = Math.max(0, face.y);
+      const right = Math.min(width, face.x + face.w), bottom = Math.min(height, face.y + face.h);
+      if (right - left < 2 || bottom - top < 2) continue;
+      const box = [left, top, right - left, bottom - top].map((v) => roundHalfEven(v * scale));
+      faces.push({ box, score: face.score, landmarks: face.landmarks.map(([x, y]) => [x * scale, y * scale]) });
+    }
+    return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+  }
+
+  /** The 48 x 48 grayscale face (Uint8Array) the network sees for `face` in `gray`. */
+  cropFace(gray, face) {
+    const { align, scale, shift, margin } = this.manifest.crop;
+    const angle = align ? eyeAngle(face) : 0;
+    const [x, y, w, h] = face.box;
+    if (angle === 0 && scale === 1 && shift === 0) return cropBox(gray, face.box, margin);
+    const side = Math.max(w, h) * scale * (1 + 2 * margin);
+    const radians = angle * (Math.PI / 180);
+    const cx = x + w / 2 - Math.sin(radians) * shift * side;
+    const cy = y + h / 2 + Math.cos(radians) * shift * side;
+    return alignedSquare(gray, cx, cy, side, angle);
+  }
+
+  /** Probabilities (one Float32Array of 7 per face) for 48 x 48 faces; `mirror`: average each
+   * face with its mirror image, as the server does. */
+  async classify(crops, { mirror = true } = {}) {
+    if (!crops.length) return [];
+    const size = 48 * 48, batch = crops.length * (mirror ? 2 : 1);
+    const input = new Float32Array(batch * size);
+    crops.forEach((crop, i) => {
+      input.set(crop, i * size);
+      if (mirror) {
+        const offset = (crops.length + i) * size;
+        for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) input[offset + y * 48 + x] = crop[y * 48 + 47 - x];
+      }
+    });
+    const tensor = new ort.Tensor("float32", input, [batch, 48, 48, 1]);
+    const output = Object.values(await this.classifier.run({ [this.classifierInput]: tensor }))[0].data;
+    const k = this.emotions.length;
+    return crops.map((_, i) => {
+      const row = output.slice(i * k, (i + 1) * k);
+      if (mirror) for (let j = 0; j < k; j++) row[j] = (row[j] + output[(crops.length + i) * k + j]) / 2;
+      return row;
+    });
+  }
+
+  /** Every face of an RGBA image with its label and probabilities, as the server's Predict does. */
+  async analyse(image, { maxSide = this.manifest.detector.max_side, mirror = true } = {}) {
+    const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
+    const small = scale < 1 ? areaResizeRGBA(image, Math.max(1, roundHalfEven(image.width * scale)),
+      Math.max(1, roundHalfEven(image.height * scale))) : image;
+    const faces = await this.detectFaces(small, 1 / scale);
+    const gray = toGray(image);
+    const rows = await this.classify(faces.map((face) => this.cropFace(gray, face)), { mirror });
+    return faces.map((face, i) => this.labelled(face, rows[i]));
+  }
+
+  labelled(face, probabilities) {
+    let best = 0;
+    for (let j = 1; j < probabilities.length; j++) if (probabilities[j] > probabilities[best]) best = j;
+    return { ...face, label: this.emotions[best], confidence: probabilities[best], probabilities: Array.from(probabilities) };
+  }
+}
+
+/** RGBA -> grayscale {data, width, height}, with cv2.COLOR_RGB2GRAY's fixed-point coefficients. */
+export function toGray(image) {
+  const { data, width, height } = image;
+  const gray = new Uint8Array(width * height);
+  for (let i = 0, s = 0; i < gray.length; i++, s += 4) {
+    gray[i] = (data[s] * 9798 + data[s + 1] * 19235 + data[s + 2] * 3735 + 16384) >> 15;
+  }
+  return { data: gray, width, height };
+}
+
+function eyeAngle(face) {
+  const [[x1, y1], [x2, y2]] = face.landmarks;
+  return Math.atan2(y2 - y1, x2 - x1) * (180 / Math.PI);
+}
+
+/** crops.aligned_square: the square of `side` pixels around (cx, cy), turned by `angle` degrees. */
+export function alignedSquare(gray, cx, cy, side, angle) {
+  const shrink = side / (2 * WORK);
+  if (shrink > 1) { // a large face: average the photo down first, as the server does
+    gray = areaResizeGray(gray, Math.max(1, roundHalfEven(gray.width / shrink)),
+      Math.max(1, roundHalfEven(gray.height / shrink)));
+    cx /= shrink; cy /= shrink; side /= shrink;
+  }
+  // cv2.getRotationMatrix2D((cx, cy), angle, WORK / side), moved so the centre lands mid-patch
+  const s = WORK / side, radians = angle * (Math.PI / 180);
+  const a = Math.cos(radians) * s, b = Math.sin(radians) * s;
+  const m = [a, b, ((1 - a) * cx - b * cy) + (WORK / 2 - cx), -b, a, (b * cx + (1 - a) * cy) + (WORK / 2 - cy)];
+  return areaHalve(warpAffineLinear(gray, invertAffine(m), WORK));
+}
+
+/** crops.crop_face: the box squared around its centre, clipped to the photo, resized to 48 x 48. */
+function cropBox(gray, [x, y, w, h], margin) {
+  const side = roundHalfEven(Math.max(w, h) * (1 + 2 * margin));
+  let left = roundHalfEven(x + w / 2 - side / 2), top = roundHalfEven(y + h / 2 - side / 2);
+  left = Math.max(0, left); top = Math.max(0, top);
+  const right = Math.min(gray.width, left + side), bottom = Math.min(gray.height, top + side);
+  if (right <= left || bottom <= top) return areaResizeGray(gray, 48, 48).data;
+  const patch = { data: new Uint8Array((right - left) * (bottom - top)), width: right - left, height: bottom - top };
+  for (let r = top; r < bottom; r++) patch.data.set(gray.data.subarray(r * gray.width + left, r * gray.width + right), (r - top) * patch.width);
+  return (Math.min(patch.width, patch.height) >= 48 ? areaResizeGray(patch, 48, 48) : bilinearResize(patch, 48, 48)).data;
+}
+
+/** cv2.warpAffine(..., INTER_LINEAR, BORDER_REPLICATE) to a size x size patch; `inv` maps the
+ * patch's pixels into the photo. OpenCV's fixed point: coordinates in 1/32 pixel, weights in 1/2^15. */
+function warpAffineLinear(gray, inv, size) {
+  const { data, width, height } = gray;
+  const out = new Uint8Array(size * size);
+  const AB = 1024, ROUND = 16;
+  const at = (yy, xx) => data[Math.min(height - 1, Math.max(0, yy)) * width + Math.min(width - 1, Math.max(0, xx))];
+  for (let y = 0; y < size; y++) {
+    const x0 = roundHalfEven((inv[1] * y + inv[2]) * AB), y0 = roundHalfEven((inv[4] * y + inv[5]) * AB);
+    for (let x = 0; x < size; x++) {
+      const X = (x0 + roundHalfEven(inv[0] * x * AB) + ROUND) >> 5;
+      const Y = (y0 + roundHalfEven(inv[3] * x * AB) + ROUND) >> 5;
+      const ix = X >> 5, fx = X & 31, iy = Y >> 5, fy = Y & 31;
+      const v = at(iy, ix) * (32 - fx) * (32 - fy) + at(iy, ix + 1) * fx * (32 - fy)
+        + at(iy + 1, ix) * (32 - fx) * fy + at(iy + 1, ix + 1) * fx * fy;
+      out[y * size + x] = (v * 32 + 16384) >> 15;
+    }
+  }
+  return { data: out, width: size, height: size };
+}
+
+/** 96 x 96 -> 48 x 48 by 2 x 2 means (cv2.INTER_AREA's integer path: (a + b + c + d + 2) >> 2). */
+function areaHalve(patch) {
+  const n = patch.width / 2, out = new Uint8Array(n * n), d = patch.data, w = patch.width;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const i = 2 * y * w + 2 * x;
+      out[y * n + x] = (d[i] + d[i + 1] + d[i + w] + d[i + w + 1] + 2) >> 2;
+    }
+  }
+  return out;
+}
+
+/** cv2.resize(..., INTER_AREA) of a grayscale image when shrinking. */
+export function areaResizeGray(gray, dstW, dstH) {
+  return { data: areaResize(gray.data, gray.width, gray.height, 1, dstW, dstH), width: dstW, height: dstH };
+}
+
+function areaResizeRGBA(image, dstW, dstH) {
+  return { data: areaResize(image.data, image.width, image.height, 4, dstW, dstH), width: dstW, height: dstH };
+}
+
+function areaResize(src, srcW, srcH, channels, dstW, dstH) {
+  const out = new Uint8ClampedArray(dstW * dstH * channels);
+  const sx = srcW / dstW, sy = srcH / dstH;
+  if (Number.isInteger(sx) && Number.isInteger(sy)) { // OpenCV's integer path: rounded box means
+    const n = sx * sy, half = Math.floor(n / 2);
+    for (let y = 0; y < dstH; y++) for (let x = 0; x < dstW; x++) for (let c = 0; c < channels; c++) {
+      let sum = 0;
+      for (let j = 0; j < sy; j++) for (let i = 0; i < sx; i++) sum += src[((y * sy + j) * srcW + x * sx + i) * channels + c];
+      out[(y * dstW + x) * channels + c] = Math.floor((sum + half) / n);
+    }
+    return out;
+  }
+  const xs = areaTable(srcW, dstW), ys = areaTable(srcH, dstH);
+  const rows = new Float64Array(srcH * dstW * channels); // horizontal pass
+  for (let r = 0; r < srcH; r++) {
+    for (let x = 0; x < dstW; x++) {
+      for (const [i, weight] of xs[x]) {
+        for (let c = 0; c < channels; c++) rows[(r * dstW + x) * channels + c] += src[(r * srcW + i) * channels + c] * weight;
+      }
+    }
+  }
+  const acc = new Float64Array(dstW * dstH * channels);
+  for (let y = 0; y < dstH; y++) {
+    for (const [j, weight] of ys[y]) {
+      const base = j * dstW * channels, target = y * dstW * channels;
+      for (let k = 0; k < dstW * channels; k++) acc[target + k] += rows[base + k] * weight;
+    }
+  }
+  for (let k = 0; k < acc.length; k++) out[k] = roundHalfEven(acc[k]);
+  return out;
+}
+
+/** For each output pixel, the input pixels it covers and their share (cv2's area table). */
+function areaTable(src, dst) {
+  const scale = src / dst, table = [];
+  for (let d = 0; d < dst; d++) {
+    const f1 = d * scale, f2 = f1 + scale;
+    let s2 = Math.min(Math.floor(f2), src - 1);
+    const s1 = Math.min(Math.ceil(f1), s2);
+    const cell = Math.min(scale, src - f1), entries = [];
+    if (s1 - f1 > 1e-3) entries.push([s1 - 1, (s1 - f1) / cell]);
+    for (let s = s1; s < s2; s++) entries.push([s, 1 / cell]);
+    if (f2 - s2 > 1e-3) entries.push([s2, Math.min(Math.min(f2 - s2, 1), cell) / cell]);
+    table.push(entries);
+  }
+  return table;
+}
+
+/** Bilinear upscaling with pixel-centre alignment (cv2.INTER_LINEAR, in floating point). */
+function bilinearResize(gray, dstW, dstH) {
+  const out = new Uint8Array(dstW * dstH), { data, width, height } = gray;
+  for (let y = 0; y < dstH; y++) {
+    const fy = Math.max(0, (y + 0.5) * (height / dstH) - 0.5), y0 = Math.min(height - 1, Math.floor(fy));
+    const y1 = Math.min(height - 1, y0 + 1), wy = fy - y0;
+    for (let x = 0; x < dstW; x++) {
+      const fx = Math.max(0, (x + 0.5) * (width / dstW) - 0.5), x0 = Math.min(width - 1, Math.floor(fx));
+      const x1 = Math.min(width - 1, x0 + 1), wx = fx - x0;
+      const top = data[y0 * width + x0] * (1 - wx) + data[y0 * width + x1] * wx;
+      const bottom = data[y1 * width + x0] * (1 - wx) + data[y1 * width + x1] * wx;
+      out[y * dstW + x] = Math.round(top * (1 - wy) + bottom * wy);
+    }
+  }
+  return { data: out, width: dstW, height: dstH };
+}
+
+/** cv2.dnn.NMSBoxes on whole-pixel boxes, as cv2.FaceDetectorYN calls it: best score first. */
+function nonMaximumSuppression(faces, threshold) {
+  if (faces.length < 2) return faces;
+  const order = faces.map((_, i) => i).sort((a, b) => faces[b].score - faces[a].score);
+  const boxes = faces.map((f) => [Math.trunc(f.x), Math.trunc(f.y), Math.trunc(f.w), Math.trunc(f.h)]);
+  const kept = [];
+  for (const i of order) {
+    if (kept.every((j) => overlap(boxes[i], boxes[j]) <= threshold)) kept.push(i);
+  }
+  return kept.map((i) => faces[i]);
+}
+
+function overlap([ax, ay, aw, ah], [bx, by, bw, bh]) {
+  const w = Math.min(ax + aw, bx + bw) - Math.max(ax, bx), h = Math.min(ay + ah, by + bh) - Math.max(ay, by);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (aw * ah + bw * bh - inter);
+}
+
+/** The inverse of a 2 x 3 affine matrix, computed as cv2.warpAffine computes it. */
+function invertAffine([a, b, c, d, e, f]) {
+  let det = a * e - b * d;
+  det = det !== 0 ? 1 / det : 0;
+  const ia = e * det, ib = b * -det, id = d * -det, ie = a * det;
+  return [ia, ib, -ia * c - ib * f, id, ie, -id * c - ie * f];
+}
+
+function clamp01(v) { return Math.min(1, Math.max(0, v)); }
+
+const F32 = new Float32Array(1);
+function f32(v) { F32[0] = v; return F32[0]; } // OpenCV keeps the decoded boxes as float32
+
+/** Python's round() and OpenCV's cvRound: halves go to the even neighbour. */
+export function roundHalfEven(v) {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

@@ -1,0 +1,119 @@
+"""The Live page in a real headless Chromium with a fake webcam, and its in-browser pipeline
+against the server's on the same photos.
+
+Skipped where chromium or Playwright is not installed (.ci/run installs both).
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SHARED_CSV
+
+from ui.live_harness import LABEL_PATTERN, analyse_in_browser, camera_args, selfie_frame, watch_live_page, write_y4m
+from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url):
+    """A page of the app, to run the browser's pipeline in."""
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{app_url}/app/static/live/models/live.json")
+        yield page
+        browser.close()
+
+
+def astronaut_selfie() -> np.ndarray:
+    import skimage.data
+
+    return skimage.data.astronaut()[10:266, 96:352]  # her head and shoulders, as a webcam frames them
+
+
+def server_predictor():
+    from conftest import REPO
+
+    from fer_core.inference.engines import OnnxEngine
+    from fer_core.inference.predictor import Predictor
+
+    return Predictor(OnnxEngine(REPO / "static" / "live" / "models" / "expression.onnx"))
+
+
+def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_url, tmp_path):
+    clip = write_y4m(tmp_path / "selfie.y4m", [selfie_frame(astronaut_selfie())] * 30)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera_args(clip))
+        seen = watch_live_page(browser, app_url, seconds=8)
+        page = seen["page"]
+        print(f"\nLive page, one face, headless Chromium: {seen['fps_text']}; the largest face: {seen['label']}; "
+              f"{seen['bytes_sent']} bytes sent to the server in {len(seen['fps'])} s of video")
+        assert re.match(LABEL_PATTERN, seen["label"]) and seen["label"].startswith("happy"), seen
+        assert all(re.match(r"^\d+ fps$", text) for text in seen["fps_text"])
+        assert np.median(seen["fps"]) >= 10  # 20-27 fps on two cores; the margin is for a busy test machine
+        assert seen["bytes_sent"] == 0 and seen["status"] == ""
+        assert page.locator(".bars .value").count() == 7
+
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Resume").wait_for()
+        page.get_by_role("button", name="Resume").click()
+
+        page.get_by_role("button", name="Snapshot").click()  # the one still that is sent, on request
+        page.get_by_text("Face 1:", exact=False).first.wait_for(timeout=90_000)
+        assert page.get_by_text("Snapshot", exact=True).count() >= 1
+        browser.close()
+
+
+def test_the_live_page_says_when_there_is_no_camera(app_url):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{app_url}/live")
+        status = page.locator(".status").first
+        status.filter(has_text=re.compile("camera")).wait_for(timeout=90_000)
+        assert "camera" in status.text_content().lower() and page.locator(".snapshot").first.is_disabled()
+        browser.close()
+
+
+def test_the_browser_crops_and_classifies_as_the_server_does(app_url, browser_page):
+    """The same photos through both paths: the same boxes, and probabilities within 1e-3."""
+    import skimage.data
+
+    selfie = astronaut_selfie()
+    turned = cv2.warpAffine(selfie, cv2.getRotationMatrix2D((128, 128), 25, 1.0), (256, 256),
+                            borderMode=cv2.BORDER_REFLECT)
+    large = cv2.resize(skimage.data.astronaut(), (1400, 1400), interpolation=cv2.INTER_CUBIC)  # shrunk to 960 first
+    pair = np.hstack([selfie, cv2.flip(selfie, 1)])
+    photos = [selfie, turned, large, pair, skimage.data.chelsea()[:300, :450].copy()]
+    browser = analyse_in_browser(browser_page, app_url, photos)
+    server = server_predictor()
+    for photo, found in zip(photos, browser):
+        expected = server.predict(photo)
+        assert [face["box"] for face in found] == [list(face.box) for face in expected]
+        for face, reference in zip(found, expected):
+            assert face["label"] == reference.label
+            assert np.abs(np.array(face["probabilities"]) - list(reference.probabilities.values())).max() < 1e-3
+    assert [len(found) for found in browser] == [1, 1, 1, 2, 0]
+
+
+@pytest.mark.slow  # about 4 minutes: every PublicTest face through the browser; CI runs it
+@pytest.mark.skipif(not SHARED_CSV.exists(), reason="the real FER2013 file is not here")
+def test_the_browser_gives_the_servers_label_on_public_test_faces(app_url, browser_page):
+    from bench.live import agreement_on_public_test
+
+    result = agreement_on_public_test(browser_page, app_url, SHARED_CSV)
+    print(f"\nbrowser vs server on {result['photos']} PublicTest photos: {result['agreement']:.2%} the same answer")
+    assert result["agreement"] >= 0.95

@@ -1,0 +1,95 @@
+"""``export-live``: the Live page's detector and expression network, checked and measured before they are written."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_core.errors import ModelError
+from fer_core.inference.detector import DetectorConfig, FaceDetector
+from fer_core.recipes.live import DETECTOR_FILE, EXPRESSION_FILE, MANIFEST_FILE, LiveExportConfig, export_live
+
+pytest.importorskip("tf2onnx")
+
+
+def _dataset():
+    from conftest import synthetic_faces
+
+    from fer_core.data.dataset import Dataset
+
+    images, labels = synthetic_faces(n_per_class=8)
+    splits = np.where(np.arange(len(labels)) % 4 == 0, "PublicTest", "Training")
+    return Dataset(images, labels, splits, "synthetic.csv", "sha256:test")
+
+
+def test_export_live_writes_both_networks_measured_and_the_settings_the_browser_shares(tiny_model_path, tmp_path):
+    from fer_core.artifacts.keras_files import load_keras_model
+    from fer_core.inference.engines import KerasEngine, OnnxEngine
+
+    out = tmp_path / "live"
+    manifest = export_live(tiny_model_path, out, _dataset())
+    assert sorted(p.name for p in out.iterdir()) == sorted([DETECTOR_FILE, EXPRESSION_FILE, MANIFEST_FILE])
+    assert json.loads((out / MANIFEST_FILE).read_text()) == manifest
+    config = DetectorConfig()
+    assert manifest["detector"]["score_threshold"] == config.score_threshold
+    assert manifest["crop"] == {"align": True, "scale": config.framing[0], "shift": config.framing[1], "margin": 0.0}
+    accuracy = manifest["expression"]["accuracy"]
+    assert accuracy["split"] == "PublicTest" and accuracy["onnx"] == pytest.approx(accuracy["keras"], abs=0.005)
+    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
+    keras_out = KerasEngine(load_keras_model(tiny_model_path))(faces)
+    assert np.abs(OnnxEngine(out / EXPRESSION_FILE)(faces) - keras_out).max() < 1e-4
+
+
+def test_the_free_size_detector_finds_what_opencv_finds(tiny_model_path, tmp_path, astronaut_jpeg):
+    """The browser runs the file at the frame's own size: at 512 x 512 it gives OpenCV's box and landmarks."""
+    import onnxruntime
+
+    from fer_core.data.photos import load_rgb
+
+    export_live(tiny_model_path, tmp_path, _dataset())
+    rgb = load_rgb(astronaut_jpeg)
+    height, width = rgb.shape[:2]
+    session = onnxruntime.InferenceSession(str(tmp_path / DETECTOR_FILE), providers=["CPUExecutionProvider"])
+    padded = np.zeros((3, -(-height // 32) * 32, -(-width // 32) * 32), np.float32)
+    padded[:, :height, :width] = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR).transpose(2, 0, 1)
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"input": padded[None]})))
+    scores = np.sqrt(np.clip(outputs["cls_8"], 0, 1) * np.clip(outputs["obj_8"], 0, 1)).reshape(-1)
+    best = int(np.argmax(scores))
+    cols = padded.shape[2] // 8
+    row, col = divmod(best, cols)
+    dx, dy, dw, dh = outputs["bbox_8"].reshape(-1, 4)[best]
+    box = ((col + dx) * 8 - np.exp(dw) * 4, (row + dy) * 8 - np.exp(dh) * 4, np.exp(dw) * 8, np.exp(dh) * 8)
+    face = FaceDetector().find(rgb)[0]
+    assert np.abs(np.array(box) - np.array(face.box)).max() <= 1.0
+
+
+def test_export_live_refuses_a_member_the_model_does_not_have_and_writes_nothing(tiny_model_path, tmp_path):
+    out = tmp_path / "live"
+    with pytest.raises(ModelError, match="single network; it has no member 2"):
+        export_live(tiny_model_path, out, _dataset(), LiveExportConfig(member=2))
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_export_live_says_which_detector_file_is_missing(tiny_model_path, tmp_path):
+    config = LiveExportConfig(detector=DetectorConfig(yunet_model=str(tmp_path / "gone.onnx")))
+    with pytest.raises(ModelError, match="gone.onnx: the YuNet face detector model is missing"):
+        export_live(tiny_model_path, tmp_path / "live", _dataset(), config)
+    assert not (tmp_path / "live" / MANIFEST_FILE).exists()
+
+
+def test_the_shipped_live_files_come_from_the_shipped_model():
+    """static/live/models was written from models/default.keras as it is now, and measured on all of PublicTest."""
+    from conftest import REPO
+
+    from fer_core.artifacts.exports import file_sha256
+
+    folder = REPO / "static" / "live" / "models"
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    assert manifest["expression"]["source_sha256"] == file_sha256(REPO / "models" / "default.keras")
+    for part in ("detector", "expression"):
+        assert file_sha256(folder / manifest[part]["file"]) == manifest[part]["sha256"]
+    accuracy = manifest["expression"]["accuracy"]
+    assert accuracy["n"] == 3589 and accuracy["keras (flip TTA)"] - accuracy["onnx (flip TTA)"] <= 0.005

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout="wide")
+st.set_page_config(page_title="FER Studio", page_icon="assets/favicon.png", layout="wide")  # a local icon: nothing from a CDN
 
 pages = [
     st.Page("app_pages/predict.py", title="Predict", icon=":material/face:", default=True),

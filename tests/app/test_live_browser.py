@@ -6,7 +6,9 @@ Skipped where chromium or Playwright is not installed (.ci/run installs both).
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -66,6 +68,10 @@ def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_u
         assert np.median(seen["fps"]) >= 10  # 20-27 fps on two cores; the margin is for a busy test machine
         assert seen["bytes_sent"] == 0 and seen["status"] == ""
         assert page.locator(".bars .value").count() == 7
+        if os.environ.get("FER_SCREENSHOT_DIR"):  # the README's picture
+            page.set_viewport_size({"width": 1280, "height": 1480})
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(Path(os.environ["FER_SCREENSHOT_DIR"]) / "live.png"))
 
         page.get_by_role("button", name="Pause").click()
         page.get_by_role("button", name="Resume").wait_for()

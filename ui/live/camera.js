@@ -171,6 +171,25 @@ class LiveCamera {
       context.fillStyle = "#ffffff";
       context.fillText(text, left + 6, top + textHeight + 1);
     });
+    if (faces.length) this.drawMiniBars(context, faces[0], width);
+  }
+
+  /** The largest face's seven probabilities as a small bar chart in the video's top-left corner. */
+  drawMiniBars(context, face, width) {
+    const names = this.pipeline.emotions, scale = width / 640;
+    const rowHeight = Math.round(14 * scale), barWidth = Math.round(90 * scale), labelWidth = Math.round(58 * scale);
+    const pad = Math.round(6 * scale);
+    context.fillStyle = "rgba(0, 0, 0, 0.55)";
+    context.fillRect(pad, pad, labelWidth + barWidth + 3 * pad, names.length * rowHeight + 2 * pad);
+    context.font = `${Math.round(11 * scale)}px sans-serif`;
+    names.forEach((name, i) => {
+      const y = 2 * pad + i * rowHeight;
+      context.fillStyle = "#ffffff";
+      context.fillText(name, 2 * pad, y + rowHeight * 0.75);
+      context.fillStyle = name === face.label ? "#ffb300" : "#8aa1b4";
+      context.fillRect(2 * pad + labelWidth, y + rowHeight * 0.2, Math.max(1, barWidth * face.probabilities[i]),
+        rowHeight * 0.6);
+    });
   }
 
   buildBars() {

@@ -144,7 +144,7 @@ def test_a_new_users_journey_through_every_page(journey, astronaut_jpeg, cat_png
         clip = tmp_path / "clip.mp4"
         write_clip(clip)
         timings["open Live"] = open_page(page, "Live", "Video file")
-        page.get_by_role("button", name="Video file").click()
+        page.get_by_text("Video file", exact=True).first.click()
         page.get_by_text("Frames labelled per second of video", exact=True).wait_for(timeout=90_000)
         page.locator("input[type=file]").first.set_input_files(str(clip))
         page.get_by_text("clip.mp4: 4.0 s", exact=False).wait_for(timeout=90_000)

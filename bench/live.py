@@ -5,8 +5,9 @@ in-browser pipeline gives the server's answer on PublicTest faces.
 
 Frame rate: the app runs on a local port and Chromium plays a Y4M clip of the astronaut's head
 (640x480, 30 frames a second) as its webcam; the page's own "NN fps" reading is taken once a
-second after a warm-up. It counts frames fully analysed (detection, crop, the face and its mirror
-classified, drawing), so it can never exceed the camera's 30.
+second after a warm-up. It counts frames fully analysed (detection, crop, classification,
+drawing), so it can never exceed the camera's 30; the median milliseconds of that work per frame
+say how much faster a faster camera could go.
 
 Agreement: each PublicTest face, upscaled 3x (bicubic) onto a 224x224 grey photo, goes through
 the browser's pipeline (``static/live/fer_live.mjs``) and through the server's ``Predictor`` with
@@ -89,6 +90,7 @@ def frame_rate(app_url: str, seconds: int) -> dict:
         seen = watch_live_page(browser, app_url, seconds=seconds)
         browser.close()
     return {"fps_median": float(np.median(seen["fps"])), "fps_readings": seen["fps"], "label": seen["label"],
+            "work_ms_per_frame": seen["frame_ms"],
             "bytes_sent_while_live": seen["bytes_sent"], "seconds": seconds}
 
 
@@ -120,7 +122,8 @@ def main() -> None:
         return
     rate = results["frame_rate"]
     print(f"Live page, one face, 640x480 fake webcam: median {rate['fps_median']:.0f} fps over {rate['seconds']} s "
-          f"(readings {rate['fps_readings']}); largest face {rate['label']!r}; "
+          f"(readings {rate['fps_readings']}), {rate['work_ms_per_frame']:.1f} ms of work a frame; largest face "
+          f"{rate['label']!r}; "
           f"{rate['bytes_sent_while_live']} bytes sent to the server meanwhile")
     if "agreement" in results:
         a = results["agreement"]

@@ -76,7 +76,8 @@ def watch_live_page(browser, app_url: str, seconds: float, warmup_s: float = 4.0
     """Open the Live page in ``browser`` (launched with ``camera_args``), wait for its first label,
     then read the page's own frame rate once a second for ``seconds``.
 
-    Returns the largest face's label text, the fps readings, and the bytes the page sent to the
+    Returns the largest face's label text, the fps readings, the median milliseconds of work per
+    frame (what is left of a frame's time is room to spare), and the bytes the page sent to the
     server over its websocket (everything the app ever receives from it) while it ran."""
     import re
     import time
@@ -100,7 +101,9 @@ def watch_live_page(browser, app_url: str, seconds: float, warmup_s: float = 4.0
     for _ in range(int(seconds)):
         page.wait_for_timeout(1000)
         readings.append(page.locator(".fps").first.text_content())
+    frame_ms = page.locator(".fps").first.evaluate("e => e.getRootNode().host?.dataset.frameMs")
     return {"page": page, "label": label.text_content(), "fps_text": readings,
+            "frame_ms": float(frame_ms) if frame_ms else None,
             "fps": [int(text.split()[0]) for text in readings], "bytes_sent": sent["bytes"] - before["bytes"],
             "bytes_sent_total": sent["bytes"], "messages_sent": sent["messages"] - before["messages"],
             "status": page.locator(".status").first.text_content()}

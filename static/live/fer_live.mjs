@@ -104,17 +104,19 @@ export class Pipeline {
   }
 
   /** Probabilities (one Float32Array of 7 per face) for 48 x 48 faces; `mirror`: average each
-   * face with its mirror image, as the server does. */
-  async classify(crops, { mirror = true } = {}) {
+   * face with its mirror image, as the server does; `flipped` (without `mirror`): classify the
+   * mirror images alone. */
+  async classify(crops, { mirror = true, flipped = false } = {}) {
     if (!crops.length) return [];
     const size = 48 * 48, batch = crops.length * (mirror ? 2 : 1);
     const input = new Float32Array(batch * size);
+    const putMirror = (crop, offset) => {
+      for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) input[offset + y * 48 + x] = crop[y * 48 + 47 - x];
+    };
     crops.forEach((crop, i) => {
-      input.set(crop, i * size);
-      if (mirror) {
-        const offset = (crops.length + i) * size;
-        for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) input[offset + y * 48 + x] = crop[y * 48 + 47 - x];
-      }
+      if (flipped && !mirror) putMirror(crop, i * size);
+      else input.set(crop, i * size);
+      if (mirror) putMirror(crop, (crops.length + i) * size);
     });
     const tensor = new ort.Tensor("float32", input, [batch, 48, 48, 1]);
     const output = Object.values(await this.classifier.run({ [this.classifierInput]: tensor }))[0].data;
@@ -142,6 +144,11 @@ export class Pipeline {
     for (let j = 1; j < probabilities.length; j++) if (probabilities[j] > probabilities[best]) best = j;
     return { ...face, label: this.emotions[best], confidence: probabilities[best], probabilities: Array.from(probabilities) };
   }
+}
+
+/** Overlap (intersection over union) of two [x, y, w, h] boxes. */
+export function boxOverlap(a, b) {
+  return overlap(a, b);
 }
 
 /** RGBA -> grayscale {data, width, height}, with cv2.COLOR_RGB2GRAY's fixed-point coefficients. */

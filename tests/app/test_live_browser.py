@@ -61,7 +61,8 @@ def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_u
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera_args(clip))
         seen = watch_live_page(browser, app_url, seconds=8)
         page = seen["page"]
-        print(f"\nLive page, one face, headless Chromium: {seen['fps_text']}; the largest face: {seen['label']}; "
+        print(f"\nLive page, one face, headless Chromium: {seen['fps_text']}, {seen['frame_ms']} ms of work a frame; "
+              f"the largest face: {seen['label']}; "
               f"{seen['bytes_sent']} bytes sent to the server in {len(seen['fps'])} s of video")
         assert re.match(LABEL_PATTERN, seen["label"]) and seen["label"].startswith("happy"), seen
         assert all(re.match(r"^\d+ fps$", text) for text in seen["fps_text"])

@@ -59,7 +59,7 @@ def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_u
     clip = write_y4m(tmp_path / "selfie.y4m", [selfie_frame(astronaut_selfie())] * 30)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera_args(clip))
-        seen = watch_live_page(browser, app_url, seconds=8)
+        seen = watch_live_page(browser, app_url, seconds=5, warmup_s=2)
         page = seen["page"]
         print(f"\nLive page, one face, headless Chromium: {seen['fps_text']}, {seen['frame_ms']} ms of work a frame; "
               f"the largest face: {seen['label']}; "

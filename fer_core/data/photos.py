@@ -15,6 +15,7 @@ from fer_core.limits import DEFAULT_LIMITS, Limits
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO")
 SUPPORTED_SUFFIXES = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
+EXIF_ORIENTATION = 0x0112
 
 
 
@@ -85,7 +86,8 @@ def _pil_to_rgb(opened: Image.Image, label: str, limits: Limits) -> np.ndarray:
     try:
         opened.seek(0)  # the first frame of an animation
         opened.load()
-        upright = ImageOps.exif_transpose(opened)
+        turned = opened.getexif().get(EXIF_ORIENTATION, 1) not in (None, 1)
+        upright = ImageOps.exif_transpose(opened) if turned else opened  # (it copies even an upright photo)
         return _to_rgb_array(upright)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         raise ImageError(f"{label}: the image is damaged or truncated ({error})") from None
@@ -103,7 +105,7 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
 
 
 def _array_to_rgb(array: np.ndarray, label: str) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Face detection: a photo in, every face's box, score and landmarks out, largest first.
 
-Two detectors, both run by the opencv-python-headless wheel (nothing is downloaded):
+Two detectors (nothing is downloaded):
 
-- ``yunet`` (the default): YuNet, OpenCV's own CNN face detector (``cv2.FaceDetectorYN``, the
-  model ``models/detector/face_detection_yunet_2023mar.onnx``, Apache-2.0, licence beside it).
+- ``yunet`` (the default): YuNet, OpenCV's own CNN face detector (the model
+  ``models/detector/face_detection_yunet_2023mar.onnx``, Apache-2.0, licence beside it), run by
+  ONNX Runtime and decoded as ``cv2.FaceDetectorYN`` decodes it (``fer_core.inference.yunet``).
   It finds turned, small and partly covered faces that the cascade misses, and gives five
   landmarks per face, so each crop is rotated until the eyes are level.
 - ``haar``: OpenCV's Haar cascade, the seed's choice, kept for comparison (``bench/detection.py``).
@@ -22,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_core.inference.yunet import YuNet
 from fer_core.paths import YUNET_MODEL
 
 DETECTORS = ("yunet", "haar")
@@ -94,9 +96,9 @@ class Detection:
 class FaceDetector:
     """Finds faces in a photo (grayscale or RGB); returns them largest first.
 
-    Safe to share between threads. Neither OpenCV detector is (a cascade keeps scratch state,
-    opencv/opencv#4287; YuNet keeps its input size), so each call borrows one of its own from a
-    pool that grows to the number of threads detecting at the same time."""
+    Safe to share between threads. A cascade is not (it keeps scratch state, opencv/opencv#4287),
+    so each call borrows a detector of its own from a pool that grows to the number of threads
+    detecting at the same time."""
 
     def __init__(self, config: DetectorConfig = DetectorConfig()):
         self.config = config
@@ -110,15 +112,7 @@ class FaceDetector:
             if cascade.empty():
                 raise RuntimeError(f"OpenCV's cascade {path} is missing; install opencv-python-headless 4.x")
             return cascade
-        path = Path(self.config.yunet_model)
-        if not path.is_file():
-            raise RuntimeError(f"{path}: the YuNet face detector model is missing; restore it from the repository")
-        try:
-            return cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.config.score_threshold,
-                                             self.config.nms_threshold, 5000)
-        except cv2.error:
-            raise RuntimeError(f"{path}: not a YuNet ONNX model OpenCV can load (damaged?); restore it from "
-                               "the repository") from None
+        return YuNet(self.config.yunet_model, self.config.score_threshold, self.config.nms_threshold)
 
     def detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Boxes (x, y, w, h) of the faces, largest first."""
@@ -190,10 +184,8 @@ class FaceDetector:
 
     def _yunet_pass(self, yunet, bgr: np.ndarray, clip: bool = True) -> list[Detection]:
         height, width = bgr.shape[:2]
-        yunet.setInputSize((width, height))
-        _, found = yunet.detect(bgr)
         faces = []
-        for row in (found if found is not None else []):
+        for row in yunet.detect(bgr):
             x, y, w, h = (float(v) for v in row[:4])
             left, top = (max(0.0, x), max(0.0, y)) if clip else (x, y)  # a face cut by the edge: the box stays inside
             right, bottom = (min(float(width), x + w), min(float(height), y + h)) if clip else (x + w, y + h)

@@ -4,9 +4,8 @@ The Live page detects and classifies faces in the browser with onnxruntime-web, 
 files and the settings that make its crops the server's crops. This recipe writes them into one
 folder (``static/live/models`` by default, served by Streamlit's static file serving):
 
-- ``face_detector.onnx``: the server's YuNet detector with a free input size (the file OpenCV
-  runs declares a fixed 640 x 640 input that OpenCV ignores; onnxruntime does not), the same
-  weights, so the browser finds the same boxes and landmarks.
+- ``face_detector.onnx``: the server's YuNet detector file (its input size left free), so the
+  browser finds the same boxes and landmarks.
 - ``expression.onnx``: one network of the shipped ensemble (by default its smallest, the fastest
   in a browser), exported to ONNX, checked against Keras on random faces and measured on real
   faces, and refused when it loses more than half a point of accuracy.
@@ -31,6 +30,7 @@ from fer_core.errors import ModelError
 from fer_core.geometry import IMAGE_SIZE, INPUT_SHAPE
 from fer_core.inference.detector import DetectorConfig
 from fer_core.inference.engines import KerasEngine, OnnxEngine
+from fer_core.inference.yunet import free_input_size
 from fer_core.labels import EMOTIONS
 from fer_core.recipes.export import PARITY_TOLERANCE, compare_accuracy, refuse_accuracy_loss, write_onnx
 
@@ -121,25 +121,3 @@ def pick_member(model, member: int) -> tuple[object, int, str]:
     inputs = keras.Input(shape=INPUT_SHAPE, name="face")
     network = keras.Model(inputs, chosen(inputs), name=chosen.name.split("_", 1)[-1])
     return network, index, chosen.name
-
-
-def free_input_size(path: Path) -> bytes:
-    """The YuNet ONNX file with its input's height and width (and every output's length) left free.
-
-    The graph itself already works at any size that is a multiple of 32 (its reshapes use -1 and
-    its upsampling a scale), as OpenCV runs it."""
-    import onnx
-
-    if not path.is_file():
-        raise ModelError(f"{path}: the YuNet face detector model is missing; restore it from the repository")
-    try:
-        graph = onnx.load(str(path))
-    except Exception:  # onnx raises DecodeError and others for a damaged file
-        raise ModelError(f"{path}: not an ONNX model (damaged?); restore it from the repository") from None
-    dims = graph.graph.input[0].type.tensor_type.shape.dim
-    dims[2].dim_param, dims[3].dim_param = "height", "width"
-    for output in graph.graph.output:
-        output.type.tensor_type.shape.dim[1].dim_param = "anchors"
-    del graph.graph.value_info[:]
-    onnx.checker.check_model(graph)
-    return graph.SerializeToString()

@@ -81,6 +81,10 @@ def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_u
         page.get_by_role("button", name="Snapshot").click()  # the one still that is sent, on request
         page.get_by_text("Face 1:", exact=False).first.wait_for(timeout=90_000)
         assert page.get_by_text("Snapshot", exact=True).count() >= 1
+        frames_before = page.locator(".fps").first.evaluate("e => e.getRootNode().host.dataset.frameMs")
+        page.wait_for_timeout(1500)  # the camera goes on after the page reran for the snapshot
+        assert re.match(LABEL_PATTERN, page.locator(".top-label").first.text_content())
+        assert page.locator(".status").first.text_content() == "" and frames_before is not None
         browser.close()
 
 

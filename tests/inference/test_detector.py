@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO
 from skimage import data
 
+from fer_core.errors import ModelError
 from fer_core.inference.crops import crop_detection
 from fer_core.inference.detector import Detection, DetectorConfig, FaceDetector
+from fer_core.inference.yunet import YuNet, free_input_size
+from fer_core.paths import YUNET_MODEL
 
 YUNET = DetectorConfig(kind="yunet")
 
@@ -60,12 +65,42 @@ def test_one_yunet_detector_shared_by_eight_threads_finds_the_single_threaded_fa
 
 
 def test_a_missing_or_damaged_yunet_model_is_a_clear_error(tmp_path):
-    with pytest.raises(RuntimeError, match="the YuNet face detector model is missing"):
+    with pytest.raises(ModelError, match="gone.onnx: the YuNet face detector model is missing"):
         FaceDetector(DetectorConfig(kind="yunet", yunet_model=str(tmp_path / "gone.onnx")))
     damaged = tmp_path / "damaged.onnx"
     damaged.write_bytes(b"\x08\x07" + bytes(500))
-    with pytest.raises(RuntimeError, match="not a YuNet ONNX model OpenCV can load"):
+    with pytest.raises(ModelError, match="damaged.onnx: not a YuNet ONNX model ONNX Runtime can run"):
         FaceDetector(DetectorConfig(kind="yunet", yunet_model=str(damaged)))
+    other = tmp_path / "expression.onnx"  # an ONNX file, but not a face detector
+    shutil.copy(REPO / "static" / "live" / "models" / "expression.onnx", other)
+    with pytest.raises(ModelError, match="expression.onnx: not a YuNet ONNX model"):
+        FaceDetector(DetectorConfig(kind="yunet", yunet_model=str(other)))
+
+
+@pytest.mark.parametrize("turn", [0, 25])
+def test_onnx_runtime_finds_what_opencvs_face_detector_finds(turn):
+    """The same boxes, landmarks and scores as cv2.FaceDetectorYN on OpenCV's own copy of the file:
+    one face, turned or not, three side by side, and a photo without a face."""
+    from skimage import data
+
+    from fer_core.paths import YUNET_UPSTREAM_MODEL
+
+    face = cv2.warpAffine(data.astronaut(), cv2.getRotationMatrix2D((256, 256), turn, 1.0), (512, 512))
+    for photo in (face, np.hstack([face, face[:, ::-1], face]), data.chelsea()):
+        bgr = cv2.cvtColor(np.ascontiguousarray(photo), cv2.COLOR_RGB2BGR)
+        opencv = cv2.FaceDetectorYN.create(str(YUNET_UPSTREAM_MODEL), "", (bgr.shape[1], bgr.shape[0]), 0.7, 0.3, 5000)
+        expected = opencv.detect(bgr)[1]
+        expected = np.zeros((0, 15)) if expected is None else expected
+        found = YuNet(YUNET_MODEL, 0.7, 0.3).detect(bgr)
+        assert found.shape == expected.shape
+        assert np.abs(found - expected).max(initial=0) < 1e-3
+
+
+def test_the_shipped_free_size_file_is_opencvs_file_with_its_input_size_freed():
+    pytest.importorskip("onnx")
+    from fer_core.paths import YUNET_UPSTREAM_MODEL
+
+    assert free_input_size(YUNET_UPSTREAM_MODEL) == YUNET_MODEL.read_bytes()
 
 
 def test_an_unknown_detector_is_refused():

@@ -83,14 +83,13 @@ def agreement_on_public_test(page, app_url: str, data_path, limit: int = 0, chun
 
 def frame_rate(app_url: str, seconds: int) -> dict:
     """The Live page's own fps readings on the fake webcam, and the bytes it sent meanwhile."""
-    import skimage.data
     from playwright.sync_api import sync_playwright
 
-    from ui.live_harness import camera_args, selfie_frame, watch_live_page, write_y4m
+    from ui.live_harness import astronaut_selfie, camera_args, selfie_frame, watch_live_page, write_y4m
     from ui.local_server import CHROMIUM, CHROMIUM_ARGS
 
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
-        clip = write_y4m(Path(folder) / "selfie.y4m", [selfie_frame(skimage.data.astronaut()[10:266, 96:352])] * 30)
+        clip = write_y4m(Path(folder) / "selfie.y4m", [selfie_frame(astronaut_selfie())] * 30)
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + camera_args(clip))
         seen = watch_live_page(browser, app_url, seconds=seconds)
         browser.close()

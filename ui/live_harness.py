@@ -28,6 +28,13 @@ def write_y4m(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 30) 
     return path
 
 
+def astronaut_selfie() -> np.ndarray:
+    """scikit-image's astronaut, cut to her head and shoulders as a webcam frames them (256 x 256)."""
+    import skimage.data
+
+    return skimage.data.astronaut()[10:266, 96:352]
+
+
 def selfie_frame(face_rgb: np.ndarray, size: tuple[int, int] = (640, 480), face_side: int = 300) -> np.ndarray:
     """A webcam-like frame: the face photo scaled to ``face_side`` pixels in the middle of a grey room."""
     width, height = size

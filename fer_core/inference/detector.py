@@ -96,14 +96,17 @@ class Detection:
 class FaceDetector:
     """Finds faces in a photo (grayscale or RGB); returns them largest first.
 
-    Safe to share between threads. A cascade is not (it keeps scratch state, opencv/opencv#4287),
-    so each call borrows a detector of its own from a pool that grows to the number of threads
-    detecting at the same time."""
+    Safe to share between threads. YuNet's one ONNX Runtime session runs calls from many threads
+    at once; a cascade does not (it keeps scratch state, opencv/opencv#4287), so each call borrows
+    a cascade of its own from a pool that grows to the number of threads detecting at the same time."""
 
     def __init__(self, config: DetectorConfig = DetectorConfig()):
         self.config = config
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
-        self._idle.put(self._load())  # fails now, not at the first photo, when the model is missing
+        first = self._load()  # fails now, not at the first photo, when the model is missing
+        self._yunet_model = first if config.kind == "yunet" else None
+        if self._yunet_model is None:
+            self._idle.put(first)
 
     def _load(self):
         if self.config.kind == "haar":
@@ -124,17 +127,23 @@ class FaceDetector:
         scale = min(1.0, self.config.detect_max_side / max(height, width))
         small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
                            interpolation=cv2.INTER_AREA) if scale < 1.0 else image
-        try:
-            detector = self._idle.get_nowait()
-        except queue.Empty:  # every detector is busy in another thread
-            detector = self._load()
-        try:
-            found = self._haar(detector, small) if self.config.kind == "haar" else self._yunet(detector, small)
-        finally:
-            self._idle.put(detector)
+        if self._yunet_model is not None:
+            found = self._yunet(self._yunet_model, small)
+        else:
+            found = self._haar_pooled(small)
         faces = [Detection(tuple(int(round(v / scale)) for v in face.box), face.score,
                            tuple((x / scale, y / scale) for x, y in face.landmarks)) for face in found]
         return sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)
+
+    def _haar_pooled(self, small: np.ndarray) -> list[Detection]:
+        try:
+            cascade = self._idle.get_nowait()
+        except queue.Empty:  # every cascade is busy in another thread
+            cascade = self._load()
+        try:
+            return self._haar(cascade, small)
+        finally:
+            self._idle.put(cascade)
 
     def _haar(self, cascade, small: np.ndarray) -> list[Detection]:
         gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)

@@ -46,7 +46,8 @@ def free_input_size(path: str | Path) -> bytes:
 
 class YuNet:
     """One YuNet session: ``detect(bgr)`` gives OpenCV's N x 15 rows (box x, y, w, h, five
-    landmarks x, y, score), best score first."""
+    landmarks x, y, score), best score first. Safe to call from several threads at once (ONNX
+    Runtime runs a session's calls concurrently, and ``detect`` keeps no state)."""
 
     def __init__(self, path: str | Path, score_threshold: float, nms_threshold: float, top_k: int = 5000):
         import onnxruntime

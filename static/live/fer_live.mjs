@@ -146,11 +146,6 @@ export class Pipeline {
   }
 }
 
-/** Overlap (intersection over union) of two [x, y, w, h] boxes. */
-export function boxOverlap(a, b) {
-  return overlap(a, b);
-}
-
 /** RGBA -> grayscale {data, width, height}, with cv2.COLOR_RGB2GRAY's fixed-point coefficients. */
 export function toGray(image) {
   const { data, width, height } = image;
@@ -307,12 +302,13 @@ function nonMaximumSuppression(faces, threshold) {
   const boxes = faces.map((f) => [Math.trunc(f.x), Math.trunc(f.y), Math.trunc(f.w), Math.trunc(f.h)]);
   const kept = [];
   for (const i of order) {
-    if (kept.every((j) => overlap(boxes[i], boxes[j]) <= threshold)) kept.push(i);
+    if (kept.every((j) => boxOverlap(boxes[i], boxes[j]) <= threshold)) kept.push(i);
   }
   return kept.map((i) => faces[i]);
 }
 
-function overlap([ax, ay, aw, ah], [bx, by, bw, bh]) {
+/** Overlap (intersection over union) of two [x, y, w, h] boxes. */
+export function boxOverlap([ax, ay, aw, ah], [bx, by, bw, bh]) {
   const w = Math.min(ax + aw, bx + bw) - Math.max(ax, bx), h = Math.min(ay + ah, by + bh) - Math.max(ay, by);
   if (w <= 0 || h <= 0) return 0;
   const inter = w * h;

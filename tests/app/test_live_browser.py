@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 from conftest import SHARED_CSV
 
-from ui.live_harness import LABEL_PATTERN, analyse_in_browser, camera_args, selfie_frame, watch_live_page, write_y4m
+from ui.live_harness import (
+    LABEL_PATTERN,
+    analyse_in_browser,
+    astronaut_selfie,
+    camera_args,
+    selfie_frame,
+    watch_live_page,
+    write_y4m,
+)
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -38,12 +46,6 @@ def browser_page(app_url):
         page.goto(f"{app_url}/app/static/live/models/live.json")
         yield page
         browser.close()
-
-
-def astronaut_selfie() -> np.ndarray:
-    import skimage.data
-
-    return skimage.data.astronaut()[10:266, 96:352]  # her head and shoulders, as a webcam frames them
 
 
 def server_predictor():

@@ -188,7 +188,6 @@ class LiveCamera {
     if (this.frameTimes.length > 1) {
       const rate = ((this.frameTimes.length - 1) * 1000) / (now - this.frameTimes[0]);
       this.fps.textContent = `${Math.round(rate)} fps`;
-      this.root.host?.setAttribute?.("data-fps", rate.toFixed(1));
     }
   }
 

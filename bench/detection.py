@@ -13,7 +13,9 @@ Builds its own photos from data it has:
 A detection finds a face when its centre lies inside the face's square and its side is 0.4-1.6
 times the square's; every other detection on a composite, and every detection on a photo without
 a face, is a false alarm. It prints, for Haar and YuNet in the same run: recall by face size and
-by rotation, recall on faces of 60 px and more, false alarms, and milliseconds per photo.
+by rotation, recall on faces of 60 px and more, false alarms, milliseconds per photo, and how
+well the crop is turned upright: the error of each found face's level angle (the roll network's,
+``inference.roll``) against the turn it was pasted with.
 """
 
 from __future__ import annotations
@@ -121,18 +123,19 @@ def matches(box: tuple[int, int, int, int], face: dict) -> bool:
 
 
 def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.ndarray]) -> dict:
-    found, alarms, seconds = [], 0, []
+    found, alarms, seconds, level_errors = [], 0, [], []
     for photo, truth in composites:
         started = time.perf_counter()
-        boxes = detector.detect(photo)
+        faces = detector.find(photo)
         seconds.append(time.perf_counter() - started)
         used = set()
         for face in truth:
-            hit = next((i for i, box in enumerate(boxes) if i not in used and matches(box, face)), None)
+            hit = next((i for i, f in enumerate(faces) if i not in used and matches(f.box, face)), None)
             if hit is not None:
                 used.add(hit)
+                level_errors.append(abs(faces[hit].level_angle + face["degrees"]))  # level angle undoes the turn
             found.append((face["side"], abs(face["degrees"]), hit is not None))
-        alarms += len(boxes) - len(used)
+        alarms += len(faces) - len(used)
     sides, turns, hits = (np.array(column) for column in zip(*found))
 
     def recall(mask) -> dict:
@@ -146,6 +149,8 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         "recall_60px_and_more": recall(sides >= 60),
         "false_alarms_per_composite": alarms / len(composites),
         "detections_on_photos_without_a_face": no_face,
+        "level_angle_error_degrees": {"median": float(np.median(level_errors)),
+                                      "p90": float(np.percentile(level_errors, 90))} if level_errors else None,
         "ms_per_1280x720_photo": {"median": 1000 * statistics.median(seconds),
                                   "p90": 1000 * sorted(seconds)[int(0.9 * (len(seconds) - 1))]},
     }
@@ -158,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--yunet-score", type=float, default=DetectorConfig().score_threshold,
                         help="YuNet's score threshold (default: the app's)")
+    parser.add_argument("--yunet-candidate", type=float, default=DetectorConfig().candidate_threshold,
+                        help="weaker faces above this score get a second look (default: the app's; 0: none)")
+    parser.add_argument("--no-align", action="store_true", help="no roll network: level by YuNet's eye line")
     parser.add_argument("--yunet-max-side", type=int, default=DetectorConfig().max_side,
                         help="longest side of the copy YuNet sees (default: the app's; 0: 960)")
     parser.add_argument("--yunet-turns", type=float, nargs="*", default=list(DetectorConfig().turns),
@@ -170,16 +178,18 @@ def main(argv: list[str] | None = None) -> int:
     faces = load_dataset(args.data).subset("PublicTest").images
     composites = build_composites(faces, args.photos, args.seed)
     no_face = {name: as_rgb(getattr(data, name)()) for name in NO_FACE_PHOTOS}
-    configs = {"haar": DetectorConfig(kind="haar"),
+    configs = {"haar": DetectorConfig(kind="haar", align=not args.no_align),
                "yunet": DetectorConfig(kind="yunet", score_threshold=args.yunet_score, turns=tuple(args.yunet_turns),
-                                       max_side=args.yunet_max_side)}
+                                       candidate_threshold=args.yunet_candidate, max_side=args.yunet_max_side,
+                                       align=not args.no_align)}
     results = {kind: measure(FaceDetector(configs[kind]), composites, no_face) for kind in DETECTORS[::-1]}
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     total = sum(len(truth) for _, truth in composites)
     print(f"{args.photos} composite photos (1280x720) holding {total} faces; YuNet score threshold {args.yunet_score}, "
-          f"turned copies {tuple(args.yunet_turns) or 'none'}\n")
+          f"second look from {args.yunet_candidate or 'none'}, turned copies {tuple(args.yunet_turns) or 'none'}, "
+          f"faces turned upright by {'their eye line' if args.no_align else 'the roll network'}\n")
     print("| | " + " | ".join(results) + " |\n| --- | " + " | ".join("---:" for _ in results) + " |")
     rows = [(f"recall, faces {size}", lambda r, s=size: r["recall_by_size"][s]) for size in results["haar"]["recall_by_size"]]
     rows += [(f"recall, turned {turn}", lambda r, t=turn: r["recall_by_rotation"][t])
@@ -194,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         str(sum(r["detections_on_photos_without_a_face"].values())) +
         "".join(f" ({k} {v})" for k, v in r["detections_on_photos_without_a_face"].items() if v)
         for r in results.values()) + " |")
+    print("| level angle's error on the found faces, median (p90) | " + " | ".join(
+        f"{r['level_angle_error_degrees']['median']:.1f} deg ({r['level_angle_error_degrees']['p90']:.1f})"
+        if r["level_angle_error_degrees"] else "-" for r in results.values()) + " |")
     print("| ms per 1280x720 photo, median (p90) | " + " | ".join(
         f"{r['ms_per_1280x720_photo']['median']:.1f} ({r['ms_per_1280x720_photo']['p90']:.1f})" for r in results.values()) + " |")
     return 0

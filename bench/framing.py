@@ -4,7 +4,7 @@
 
 The model learnt FER2013's framing: 48 x 48 faces cut from photos by the dataset's authors. In
 the app, a detector draws the box instead, and the crop is a square around it, scaled and
-shifted by ``DetectorConfig.framing`` (and rotated so the eyes are level, with YuNet). This bench
+shifted by ``DetectorConfig.framing``, and turned upright by the roll network. This bench
 turns each face of the split back into a "photo": upscaled 4x (bicubic) and padded by half its
 size on every side (edge pixels repeated, so the padding holds no second face). Then it runs the
 detector on it and reports
@@ -37,24 +37,33 @@ from fer_core.inference.detector import DETECTORS, DetectorConfig
 from fer_core.inference.predictor import Predictor, PredictorConfig
 
 SCALES = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.2)  # crop sides tried around the framing, relative to it
+MIN_TURNS = (0.0, 5.0, 8.0, 12.0)  # DetectorConfig.min_turn values tried
 
 
-def as_photo(face: np.ndarray, scale: int, pad_fraction: float) -> tuple[np.ndarray, int]:
-    """A 48 x 48 face upscaled ``scale`` times and padded; returns the photo and the padding."""
+def as_photo(face: np.ndarray, scale: int, pad_fraction: float, degrees: float = 0.0) -> tuple[np.ndarray, int]:
+    """A 48 x 48 face upscaled ``scale`` times, padded and turned by ``degrees`` about its centre;
+    returns the photo and the padding."""
     side = face.shape[0] * scale
     big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
     pad = int(side * pad_fraction)
-    return cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE), pad
+    photo = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    if degrees:
+        size = photo.shape[0]
+        turn = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), degrees, 1.0)
+        photo = cv2.warpAffine(photo, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return photo, pad
 
 
 def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale: int = 4,
-            pad_fraction: float = 0.5, scales=SCALES) -> dict:
-    """Detection rate, box geometry and accuracy with each framing (see the module docstring)."""
+            pad_fraction: float = 0.5, scales=SCALES, max_turn: float = 0.0, min_turns=MIN_TURNS) -> dict:
+    """Detection rate, box geometry and accuracy with each framing (see the module docstring);
+    ``max_turn``: each photo is turned by a random angle up to that many degrees either way."""
     frame = images.shape[1] * scale
     config = predictor.config.detector
+    turns = np.random.default_rng(0).uniform(-max_turn, max_turn, len(images)) if max_turn else np.zeros(len(images))
     found, photos, detections, pad = [], [], [], 0
     for index, face in enumerate(images):
-        photo, pad = as_photo(face, scale, pad_fraction)
+        photo, pad = as_photo(face, scale, pad_fraction, float(turns[index]))
         detected = predictor.detector.find(photo)
         if detected:
             found.append(index)
@@ -78,6 +87,16 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale:
         framing = replace(config, crop_scale=app_scale * (1 + relative), crop_shift=app_shift)
         crops = np.stack([crop_detection(p, d, framing) for p, d in zip(photos, detections)]) if len(found) else []
         through_detector[f"{relative:+.2f}"] = accuracy(crops) if len(found) else 0.0
+    def accuracy_with(changed) -> float:
+        return accuracy(np.stack([crop_detection(p, d, changed) for p, d in zip(photos, detections)])) \
+            if len(found) else 0.0
+
+    left_unturned = accuracy_with(replace(config, crop_scale=app_scale, crop_shift=app_shift, align=False))
+    by_min_turn = {f"{least:g}": accuracy_with(replace(config, crop_scale=app_scale, crop_shift=app_shift,
+                                                       min_turn=least)) for least in min_turns}
+    turned_by = np.abs([d.level_angle for d in detections]) if config.align and len(found) else np.zeros(1)
+    errors = np.abs([d.level_angle + turns[i] for d, i in zip(detections, found)]) if config.align and len(found) \
+        else np.zeros(1)
     return {
         "detector": config.kind,
         "faces": int(len(images)),
@@ -89,6 +108,11 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale:
         if len(found) else None,
         "accuracy_direct": direct,
         "accuracy_through_detector": through_detector,
+        "accuracy_left_unturned": left_unturned,
+        "accuracy_by_min_turn": by_min_turn,
+        "max_turn": max_turn,
+        "turned_by_degrees": {"median": float(np.median(turned_by)), "p90": float(np.percentile(turned_by, 90))},
+        "level_angle_error_degrees": {"median": float(np.median(errors)), "p90": float(np.percentile(errors, 90))},
         "app_framing": {"scale": app_scale, "shift": app_shift, "align": config.align},
     }
 
@@ -100,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="default: the shipped model")
     parser.add_argument("--detector", choices=DETECTORS, default=DetectorConfig().kind, help="default: the app's")
     parser.add_argument("--limit", type=int, default=0, help="only the first N faces (0: all)")
+    parser.add_argument("--turn", type=float, default=0.0,
+                        help="turn each photo by a random angle up to this many degrees either way (default: 0)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -107,13 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = (data.images[: args.limit], data.labels[: args.limit]) if args.limit else \
         (data.images, data.labels)
     predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector)))
-    result = measure(predictor, images, labels)
+    result = measure(predictor, images, labels, max_turn=args.turn)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     side, centre = result["frame_over_box_side"], result["frame_centre_offset"]
+    turned = f", turned by up to {args.turn:g} degrees" if args.turn else ""
     print(f"{args.split}: {args.detector} found {result['detected']} of {result['faces']} faces "
-          f"({result['detected'] / max(result['faces'], 1):.1%}; upscaled 4x, padded)")
+          f"({result['detected'] / max(result['faces'], 1):.1%}; upscaled 4x, padded{turned})")
     if side:
         print(f"FER2013 frame side / box side: median {side['median']:.3f} (10-90%: {side['q10']:.2f}-{side['q90']:.2f}); "
               f"frame centre from the box centre: x {centre['x']:+.3f}, y {centre['y']:+.3f} of the frame")
@@ -126,6 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         mark = " (the app)" if abs(float(relative)) < 1e-9 else ""
         ratio = value / result["accuracy_direct"] if result["accuracy_direct"] else 0.0
         print(f"| the app's framing, side {relative} {mark} | {value:.2%} | {ratio:.3f} |")
+    unturned = result["accuracy_left_unturned"]
+    print(f"| the app's framing, not turned upright | {unturned:.2%} | "
+          f"{unturned / max(result['accuracy_direct'], 1e-9):.3f} |")
+    for least, value in result["accuracy_by_min_turn"].items():
+        print(f"| the app's framing, turned upright when the estimate is {least} degrees or more | {value:.2%} | "
+              f"{value / max(result['accuracy_direct'], 1e-9):.3f} |")
+    turned, error = result["turned_by_degrees"], result["level_angle_error_degrees"]
+    print(f"\nthe estimated turn: {turned['median']:.1f} degrees (median; 90th percentile {turned['p90']:.1f}); its "
+          f"error: {error['median']:.1f} degrees (90th percentile {error['p90']:.1f})")
     return 0
 
 

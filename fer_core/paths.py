@@ -21,4 +21,5 @@ MODELS_DIR = shipped_models_dir()
 DEFAULT_MODEL_PATH = MODELS_DIR / "default.keras"
 YUNET_UPSTREAM_MODEL = MODELS_DIR / "detector" / "face_detection_yunet_2023mar.onnx"  # as OpenCV's model zoo ships it
 YUNET_MODEL = MODELS_DIR / "detector" / "face_detection_yunet_2023mar_free_size.onnx"  # the same, any input size
+ROLL_MODEL = MODELS_DIR / "detector" / "face_roll.onnx"  # how far each face is turned (recipes.roll)
 LIVE_MODELS_DIR = PACKAGE_DIR.parent / "static" / "live" / "models"  # what the Live page runs (a source checkout)

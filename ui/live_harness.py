@@ -35,6 +35,18 @@ def astronaut_selfie() -> np.ndarray:
     return skimage.data.astronaut()[10:266, 96:352]
 
 
+def small_head_turned_by_40() -> np.ndarray:
+    """A 320 x 240 grey photo with the astronaut's head, 60 px, turned by 40 degrees: YuNet alone
+    scores it under 0.7, its second look (upright, enlarged) finds it."""
+    import skimage.data
+
+    head = cv2.resize(skimage.data.astronaut()[30:230, 130:330], (60, 60), interpolation=cv2.INTER_AREA)
+    head = cv2.warpAffine(head, cv2.getRotationMatrix2D((30, 30), 40, 1.0), (60, 60), borderMode=cv2.BORDER_REFLECT)
+    photo = np.full((240, 320, 3), 120, np.uint8)
+    photo[100:160, 130:190] = head
+    return photo
+
+
 def selfie_frame(face_rgb: np.ndarray, size: tuple[int, int] = (640, 480), face_side: int = 300) -> np.ndarray:
     """A webcam-like frame: the face photo scaled to ``face_side`` pixels in the middle of a grey room."""
     width, height = size

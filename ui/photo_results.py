@@ -6,7 +6,7 @@ import streamlit as st
 from fer_core.data.photos import load_rgb
 from fer_core.errors import FerError
 from fer_core.inference.predictor import confidence_in_words
-from fer_core.inference.render import annotate, overlay_on_face, overlay_on_photo
+from fer_core.inference.render import annotate, draw_landmarks, overlay_on_face, overlay_on_photo
 from fer_core.labels import ADJECTIVES, EMOTIONS
 from ui.charts import probability_bars
 
@@ -41,7 +41,8 @@ def show_photo_results(predictor, photo_bytes: bytes, name: str, key: str) -> No
         explained_class = None if explained_class == "the predicted one" else explained_class
         with st.spinner("Computing heat maps..."):
             heats = [predictor.explain(face, explained_class) for face in faces]
-        shown = annotate(overlay_on_photo(rgb, [(face.box, heat) for face, heat in zip(faces, heats)]), faces)
+        heated = overlay_on_photo(rgb, [(face.box, heat) for face, heat in zip(faces, heats)])
+        shown = annotate(draw_landmarks(heated, faces), faces)
     else:
         heats = [None] * len(faces)
         shown = annotate(rgb, faces) if faces else rgb
@@ -49,8 +50,10 @@ def show_photo_results(predictor, photo_bytes: bytes, name: str, key: str) -> No
     picture, results = st.columns([3, 2])
     picture.image(shown, width="stretch")
     if explain:
+        landmarks = " Dots: the eyes, nose tip and mouth corners the detector found." \
+            if any(face.landmarks for face in faces) else ""
         picture.caption(f"Heat maps (Grad-CAM): where the model found the evidence for "
-                        f"{explained_class or 'its answer'}; red is the strongest, blue none.")
+                        f"{explained_class or 'its answer'}; red is the strongest, blue none.{landmarks}")
     if faces:
         whole = faces[0].whole_image
         results.subheader("The whole image" if whole else f"{len(faces)} face{'s' if len(faces) != 1 else ''}")
@@ -64,7 +67,8 @@ def show_photo_results(predictor, photo_bytes: bytes, name: str, key: str) -> No
             crop, chart = st.columns([1, 3], vertical_alignment="center")
             if heat is None:
                 crop.image(face.crop, width=96)
-                crop.caption("model input")
+                crop.caption("model input" + (f", turned {abs(face.turned_by):.0f}° upright"
+                                              if abs(face.turned_by) >= 1 else ""))
             else:
                 crop.image(overlay_on_face(face.crop, heat), width=96)
                 crop.caption(f"why {explained_class or face.label}")

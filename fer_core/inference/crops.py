@@ -7,8 +7,8 @@ import math
 import cv2
 import numpy as np
 
-from fer_core.geometry import IMAGE_SIZE
 from fer_core.inference.detector import Detection, DetectorConfig
+from fer_core.inference.warp import aligned_square, resize_to_input
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:
@@ -18,9 +18,11 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 
 def crop_detection(gray: np.ndarray, face: Detection, config: DetectorConfig) -> np.ndarray:
     """The 48 x 48 uint8 face the model sees: a square around the box, framed like FER2013,
-    rotated so the eyes are level when ``config.align`` and the detector gave landmarks."""
+    turned upright when ``config.align`` (by the face's roll, else its eye line)."""
     scale, shift = config.framing
-    angle = face.eye_angle if config.align else 0.0
+    angle = face.level_angle if config.align else 0.0
+    if abs(angle) < config.min_turn:  # the estimate's own error is as large: leave the face as it is
+        angle = 0.0
     if angle == 0.0 and scale == 1.0 and shift == 0.0:
         return crop_face(gray, face.box, config.margin)
     x, y, w, h = face.box
@@ -30,22 +32,6 @@ def crop_detection(gray: np.ndarray, face: Detection, config: DetectorConfig) ->
     cx = x + w / 2 - math.sin(radians) * shift * side
     cy = y + h / 2 + math.cos(radians) * shift * side
     return aligned_square(gray, (cx, cy), side, angle)
-
-
-def aligned_square(gray: np.ndarray, centre: tuple[float, float], side: float, angle: float) -> np.ndarray:
-    """The square of ``side`` pixels centred on ``centre`` and turned by ``angle`` degrees, as 48 x 48
-    (edge pixels repeated where it leaves the photo)."""
-    work = 2 * IMAGE_SIZE  # sampled at twice the input size, then averaged down
-    shrink = side / (2 * work)
-    if shrink > 1:  # a large face: average the photo down first, so the rotation does not alias
-        gray = cv2.resize(gray, (max(1, round(gray.shape[1] / shrink)), max(1, round(gray.shape[0] / shrink))),
-                          interpolation=cv2.INTER_AREA)
-        centre, side = (centre[0] / shrink, centre[1] / shrink), side / shrink
-    matrix = cv2.getRotationMatrix2D(centre, angle, work / side)
-    matrix[0, 2] += work / 2 - centre[0]
-    matrix[1, 2] += work / 2 - centre[1]
-    patch = cv2.warpAffine(gray, matrix, (work, work), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return resize_to_input(patch)
 
 
 def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.0) -> np.ndarray:
@@ -61,12 +47,6 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 
     if patch.size == 0:
         patch = gray
     return resize_to_input(patch)
-
-
-def resize_to_input(gray: np.ndarray) -> np.ndarray:
-    """Any grayscale patch -> 48 x 48 uint8 (area averaging when shrinking)."""
-    interpolation = cv2.INTER_AREA if min(gray.shape[:2]) >= IMAGE_SIZE else cv2.INTER_LINEAR
-    return cv2.resize(gray, (IMAGE_SIZE, IMAGE_SIZE), interpolation=interpolation)
 
 
 def whole_image_face(gray: np.ndarray) -> np.ndarray:

@@ -6,25 +6,29 @@ Two detectors (nothing is downloaded):
   ``models/detector/face_detection_yunet_2023mar.onnx``, Apache-2.0, licence beside it), run by
   ONNX Runtime and decoded as ``cv2.FaceDetectorYN`` decodes it (``fer_core.inference.yunet``).
   It finds turned, small and partly covered faces that the cascade misses, and gives five
-  landmarks per face, so each crop is rotated until the eyes are level.
+  landmarks per face. A face it is unsure of (a score between ``candidate_threshold`` and
+  ``score_threshold``) gets a second look: turned upright and enlarged to ``verify_side`` pixels,
+  it is kept when YuNet then scores it ``verify_threshold`` or more.
 - ``haar``: OpenCV's Haar cascade, the seed's choice, kept for comparison (``bench/detection.py``).
 
 Both run on a copy of the photo scaled down to at most ``max_side`` pixels and map the boxes
-back. ``crops`` turns each face into the network's 48 x 48 input.
+back. The roll network (``fer_core.inference.roll``) says how far each face is turned, so that
+``crops`` can cut it upright as the network's 48 x 48 input.
 """
 
 from __future__ import annotations
 
 import math
 import queue
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from fer_core.inference.roll import RollNet, estimate_rolls
 from fer_core.inference.yunet import YuNet
-from fer_core.paths import YUNET_MODEL
+from fer_core.paths import ROLL_MODEL, YUNET_MODEL
 
 DETECTORS = ("yunet", "haar")
 
@@ -38,6 +42,9 @@ class DetectorConfig:
     # YuNet
     yunet_model: str = str(YUNET_MODEL)
     score_threshold: float = 0.7  # a face's confidence to be kept (bench/detection.py: no face in the no-face photos)
+    candidate_threshold: float = 0.1  # a weaker face gets a second look, upright and enlarged (0: none; bench/detection.py)
+    verify_side: int = 128  # the face's side in pixels in that second look
+    verify_threshold: float = 0.8  # the score a second look must reach (0.7 let a heavy-JPEG sleeve through)
     nms_threshold: float = 0.3  # overlap above which the weaker of two boxes is dropped
     turns: tuple[float, ...] = ()  # also look in copies turned by these degrees (faces tilted that way)
     # Haar cascade
@@ -47,7 +54,10 @@ class DetectorConfig:
     equalize: bool = False  # histogram-equalise first: slower, and it missed most faces on textured backgrounds
     min_face_fraction: float = 0.06  # smallest face, as a fraction of the copy's shorter side
     # the crop
-    align: bool = True  # rotate each face so its eyes are level (YuNet's landmarks; Haar has none)
+    align: bool = True  # turn each face upright (the roll network's estimate) before cropping it
+    min_turn: float = 5.0  # a face estimated turned by less is cropped as it is (bench/framing.py: the estimate's
+    #                        median error on upright faces is 4 degrees; turning them by it cost 1.1 points)
+    roll_model: str = str(ROLL_MODEL)
     crop_scale: float = 0.0  # crop side / box side (0: the detector's FER2013 framing, bench/framing.py)
     crop_shift: float = 0.0  # the crop centre's downward shift, as a fraction of the crop side
     margin: float = 0.0  # extra border, as a fraction of the box, on top of the framing
@@ -77,12 +87,14 @@ FER_FRAMING = {"haar": (1.0, 0.0), "yunet": (1.0, 0.0)}
 
 @dataclass(frozen=True)
 class Detection:
-    """One face: its box (x, y, w, h) in the photo's pixels, the detector's score, and its five
-    landmarks (the eye on the photo's left, the other eye, nose tip, mouth corners; YuNet only)."""
+    """One face: its box (x, y, w, h) in the photo's pixels, the detector's score, its five
+    landmarks (the eye on the photo's left, the other eye, nose tip, mouth corners; YuNet only),
+    and its roll: the degrees that turn it upright (the roll network's; None: not estimated)."""
 
     box: tuple[int, int, int, int]
     score: float = 1.0
     landmarks: tuple[tuple[float, float], ...] = ()
+    roll: float | None = None
 
     @property
     def eye_angle(self) -> float:
@@ -91,6 +103,11 @@ class Detection:
             return 0.0
         (x1, y1), (x2, y2) = self.landmarks[0], self.landmarks[1]
         return math.degrees(math.atan2(y2 - y1, x2 - x1))
+
+    @property
+    def level_angle(self) -> float:
+        """Degrees the crop is turned by to stand the face upright: its roll, else its eye line's tilt."""
+        return self.eye_angle if self.roll is None else self.roll
 
 
 class FaceDetector:
@@ -103,10 +120,11 @@ class FaceDetector:
     def __init__(self, config: DetectorConfig = DetectorConfig()):
         self.config = config
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
-        first = self._load()  # fails now, not at the first photo, when the model is missing
+        first = self._load()  # fails now, not at the first photo, when a model is missing
         self._yunet_model = first if config.kind == "yunet" else None
         if self._yunet_model is None:
             self._idle.put(first)
+        self._roll_net = RollNet(config.roll_model) if config.align else None
 
     def _load(self):
         if self.config.kind == "haar":
@@ -115,7 +133,8 @@ class FaceDetector:
             if cascade.empty():
                 raise RuntimeError(f"OpenCV's cascade {path} is missing; install opencv-python-headless 4.x")
             return cascade
-        return YuNet(self.config.yunet_model, self.config.score_threshold, self.config.nms_threshold)
+        lowest = self.config.candidate_threshold or self.config.score_threshold
+        return YuNet(self.config.yunet_model, min(lowest, self.config.score_threshold), self.config.nms_threshold)
 
     def detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Boxes (x, y, w, h) of the faces, largest first."""
@@ -127,26 +146,29 @@ class FaceDetector:
         scale = min(1.0, self.config.detect_max_side / max(height, width))
         small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
                            interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+        gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         if self._yunet_model is not None:
-            found = self._yunet(self._yunet_model, small)
+            found = self._yunet(self._yunet_model, small, gray)
         else:
-            found = self._haar_pooled(small)
+            found = self._haar_pooled(gray)
+        if self._roll_net is not None:
+            rolls = estimate_rolls(self._roll_net, gray, [face.box for face in found])
+            found = [replace(face, roll=roll) for face, roll in zip(found, rolls)]
         faces = [Detection(tuple(int(round(v / scale)) for v in face.box), face.score,
-                           tuple((x / scale, y / scale) for x, y in face.landmarks)) for face in found]
+                           tuple((x / scale, y / scale) for x, y in face.landmarks), face.roll) for face in found]
         return sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)
 
-    def _haar_pooled(self, small: np.ndarray) -> list[Detection]:
+    def _haar_pooled(self, gray: np.ndarray) -> list[Detection]:
         try:
             cascade = self._idle.get_nowait()
         except queue.Empty:  # every cascade is busy in another thread
             cascade = self._load()
         try:
-            return self._haar(cascade, small)
+            return self._haar(cascade, gray)
         finally:
             self._idle.put(cascade)
 
-    def _haar(self, cascade, small: np.ndarray) -> list[Detection]:
-        gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    def _haar(self, cascade, gray: np.ndarray) -> list[Detection]:
         if self.config.equalize:
             gray = cv2.equalizeHist(gray)
         min_side = max(20, int(min(gray.shape[:2]) * self.config.min_face_fraction))
@@ -156,16 +178,60 @@ class FaceDetector:
                                          minNeighbors=self.config.min_neighbors, minSize=(min_side, min_side))
         return [Detection(tuple(int(v) for v in box)) for box in (found if len(found) else [])]
 
-    def _yunet(self, yunet, small: np.ndarray) -> list[Detection]:
+    def _yunet(self, yunet, small: np.ndarray, gray: np.ndarray) -> list[Detection]:
+        """YuNet's faces: the sure ones, the unsure ones a second look confirms, and those found in
+        the turned copies, with the duplicates suppressed."""
         bgr = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR) if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+        threshold = self.config.score_threshold
         faces = self._yunet_pass(yunet, bgr)
+        unsure = [face for face in faces if face.score < threshold]
+        faces = [face for face in faces if face.score >= threshold]
+        if unsure:
+            rolls = estimate_rolls(self._roll_net, gray, [face.box for face in unsure]) if self._roll_net else \
+                [face.eye_angle for face in unsure]
+            looks = (self._second_look(yunet, bgr, face, roll) for face, roll in zip(unsure, rolls))
+            faces += [face for face in looks if face is not None and face.score >= self.config.verify_threshold]
         for degrees in self.config.turns:
-            faces += self._yunet_turned(yunet, bgr, degrees)
-        if not self.config.turns:
+            faces += [face for face in self._yunet_turned(yunet, bgr, degrees) if face.score >= threshold]
+        if not (unsure or self.config.turns) or len(faces) < 2:
             return faces
         keep = cv2.dnn.NMSBoxes([list(map(float, f.box)) for f in faces], [f.score for f in faces],
-                                self.config.score_threshold, self.config.nms_threshold)
+                                threshold, self.config.nms_threshold)
         return [faces[int(i)] for i in np.array(keep).reshape(-1)]
+
+    def _second_look(self, yunet, bgr: np.ndarray, face: Detection, roll: float) -> Detection | None:
+        """``face`` looked at again, turned upright by ``roll`` and enlarged to ``verify_side``
+        pixels: YuNet's face nearest the middle of that view, mapped back, or None."""
+        x, y, w, h = face.box
+        centre, side = (x + w / 2, y + h / 2), self.config.verify_side
+        view = 2 * side  # a multiple of 32: YuNet's input needs no padding
+        matrix = cv2.getRotationMatrix2D(centre, roll, side / max(w, h))
+        matrix[0, 2] += view / 2 - centre[0]
+        matrix[1, 2] += view / 2 - centre[1]
+        upright = cv2.warpAffine(bgr, matrix, (view, view), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        nearest = None
+        for row in yunet.detect(upright):
+            offset = max(abs(row[0] + row[2] / 2 - view / 2), abs(row[1] + row[3] / 2 - view / 2))
+            if offset < side / 2 and 0.5 <= max(row[2], row[3]) / side <= 2 and (nearest is None or offset < nearest[0]):
+                nearest = (offset, row)
+        if nearest is None:
+            return None
+        return self._mapped_back(nearest[1], cv2.invertAffineTransform(matrix), side / max(w, h), bgr.shape[:2])
+
+    def _mapped_back(self, row: np.ndarray, back: np.ndarray, zoom: float, size: tuple[int, int]) -> Detection | None:
+        """One YuNet row found in a turned (and ``zoom``-times enlarged) view, in the photo's pixels:
+        its box keeps its size around its mapped centre, clipped to the photo."""
+        height, width = size
+        x, y, w, h = (float(v) for v in row[:4])
+        points = np.array([[x + w / 2, y + h / 2], *(row[4:14].reshape(5, 2))], np.float64)
+        mapped = np.hstack([points, np.ones((6, 1))]) @ back.T
+        w, h = w / zoom, h / zoom
+        left, top = max(0.0, mapped[0, 0] - w / 2), max(0.0, mapped[0, 1] - h / 2)
+        right, bottom = min(float(width), mapped[0, 0] + w / 2), min(float(height), mapped[0, 1] + h / 2)
+        if right - left < 2 or bottom - top < 2:
+            return None
+        return Detection((left, top, right - left, bottom - top), float(row[14]),
+                         tuple((float(px), float(py)) for px, py in mapped[1:]))
 
     def _yunet_turned(self, yunet, bgr: np.ndarray, degrees: float) -> list[Detection]:
         """Faces found in a copy turned by ``degrees``, mapped back into the photo."""
@@ -177,27 +243,16 @@ class FaceDetector:
         matrix[1, 2] += size[1] / 2 - height / 2
         turned = cv2.warpAffine(bgr, matrix, size, borderMode=cv2.BORDER_CONSTANT)
         back = cv2.invertAffineTransform(matrix)
-        faces = []
-        for face in self._yunet_pass(yunet, turned, clip=False):
-            x, y, w, h = face.box
-            corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], np.float64)
-            points = np.array(face.landmarks, np.float64)
-            mapped = np.hstack([np.vstack([corners, points]), np.ones((9, 1))]) @ back.T
-            centre = mapped[:4].mean(axis=0)
-            left, top = max(0.0, centre[0] - w / 2), max(0.0, centre[1] - h / 2)
-            right, bottom = min(float(width), centre[0] + w / 2), min(float(height), centre[1] + h / 2)
-            if right - left >= 2 and bottom - top >= 2:
-                faces.append(Detection((left, top, right - left, bottom - top), face.score,
-                                       tuple((float(px), float(py)) for px, py in mapped[4:])))
-        return faces
+        found = (self._mapped_back(row, back, 1.0, (height, width)) for row in yunet.detect(turned))
+        return [face for face in found if face is not None]
 
-    def _yunet_pass(self, yunet, bgr: np.ndarray, clip: bool = True) -> list[Detection]:
+    def _yunet_pass(self, yunet, bgr: np.ndarray) -> list[Detection]:
         height, width = bgr.shape[:2]
         faces = []
         for row in yunet.detect(bgr):
             x, y, w, h = (float(v) for v in row[:4])
-            left, top = (max(0.0, x), max(0.0, y)) if clip else (x, y)  # a face cut by the edge: the box stays inside
-            right, bottom = (min(float(width), x + w), min(float(height), y + h)) if clip else (x + w, y + h)
+            left, top = max(0.0, x), max(0.0, y)  # a face cut by the edge: the box stays inside
+            right, bottom = min(float(width), x + w), min(float(height), y + h)
             if right - left < 2 or bottom - top < 2:
                 continue
             landmarks = tuple((float(row[4 + 2 * i]), float(row[5 + 2 * i])) for i in range(5))

@@ -31,6 +31,8 @@ class Face:
     crop: np.ndarray = field(repr=False)  # the 48 x 48 uint8 input the model saw
     whole_image: bool = False  # True when no face was found and the whole picture was classified
     uncertain: bool = False  # the top probability is below the model's calibrated "uncertain" threshold
+    landmarks: tuple[tuple[float, float], ...] = ()  # YuNet's eyes, nose tip and mouth corners (photo pixels)
+    turned_by: float = 0.0  # degrees the crop was turned to stand the face upright
 
     @property
     def confidence(self) -> float:
@@ -38,10 +40,12 @@ class Face:
         return self.probabilities[self.label]
 
     def to_dict(self) -> dict:
-        """JSON-ready: box, label, confidence, probabilities, whole_image."""
+        """JSON-ready: box, label, confidence, probabilities, whole_image, uncertain, landmarks, turned_by."""
         return {"box": list(self.box), "label": self.label, "confidence": round(self.confidence, 6),
                 "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
-                "whole_image": self.whole_image, "uncertain": self.uncertain}
+                "whole_image": self.whole_image, "uncertain": self.uncertain,
+                "landmarks": [[round(x, 1), round(y, 1)] for x, y in self.landmarks],
+                "turned_by": round(self.turned_by, 1)}
 
 
 class Faces(list):
@@ -175,13 +179,17 @@ class Predictor:
             crops = np.stack([crop_detection(gray, face, self.config.detector) for face in detections]) \
                 if detections else np.zeros((0, 48, 48), np.uint8)
         probabilities = self.classify(crops)
-        return Faces([self._face(box, crop, row, whole) for box, crop, row in zip(boxes, crops, probabilities)],
-                     found=max(found, len(boxes)))
+        sources = [None] if whole else detections
+        return Faces([self._face(box, crop, row, source) for box, crop, row, source
+                      in zip(boxes, crops, probabilities, sources)], found=max(found, len(boxes)))
 
-    def _face(self, box, crop, row: np.ndarray, whole: bool) -> Face:
+    def _face(self, box, crop, row: np.ndarray, detection: Detection | None) -> Face:
+        """A classified face; ``detection`` is None when the whole image was classified."""
         named = {name: float(p) for name, p in zip(EMOTIONS, row)}
-        return Face(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], named, crop, whole,
-                    uncertain=float(row.max()) < self.uncertain_below)
+        turned_by = detection.level_angle if detection is not None and self.config.detector.align else 0.0
+        return Face(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], named, crop, detection is None,
+                    uncertain=float(row.max()) < self.uncertain_below,
+                    landmarks=detection.landmarks if detection is not None else (), turned_by=turned_by)
 
     def explain(self, face: Face, class_name: str | None = None) -> np.ndarray:
         """Grad-CAM heat map (48 x 48, 0..1) of why ``face`` is ``class_name`` (default: its label).

@@ -10,6 +10,7 @@ from fer_core.data.photos import load_rgb
 
 BOX_COLOUR = (255, 196, 0)
 TEXT_COLOUR = (20, 20, 20)
+LANDMARK_COLOUR = (0, 230, 255)
 
 
 def face_tag(number: int, face) -> str:
@@ -41,6 +42,16 @@ def annotate(image, faces) -> np.ndarray:
         draw.rectangle((tag_x, tag_y, tag_x + tag_w, tag_y + tag_h), fill=BOX_COLOUR)
         draw.text((tag_x + pad - left, tag_y + pad - top), text, font=font, fill=TEXT_COLOUR)
     return np.asarray(canvas)
+
+
+def draw_landmarks(rgb: np.ndarray, faces) -> np.ndarray:
+    """A copy of the RGB photo with each face's five landmarks (eyes, nose tip, mouth corners) as dots."""
+    out = np.ascontiguousarray(rgb).copy()
+    radius = max(2, round(max(out.shape[:2]) / 250))
+    for face in faces:
+        for x, y in getattr(face, "landmarks", ()):
+            cv2.circle(out, (int(round(x)), int(round(y))), radius, LANDMARK_COLOUR, -1, cv2.LINE_AA)
+    return out
 
 
 def colorize(heat: np.ndarray, size: tuple[int, int]) -> np.ndarray:

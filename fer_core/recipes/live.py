@@ -6,11 +6,13 @@ folder (``static/live/models`` by default, served by Streamlit's static file ser
 
 - ``face_detector.onnx``: the server's YuNet detector file (its input size left free), so the
   browser finds the same boxes and landmarks.
+- ``face_roll.onnx``: the server's roll network, so the browser turns each face upright as the
+  server does.
 - ``expression.onnx``: one network of the shipped ensemble (by default its smallest, the fastest
   in a browser), exported to ONNX, checked against Keras on random faces and measured on real
   faces, and refused when it loses more than half a point of accuracy.
-- ``live.json``: what the page reads: the emotions, the detector's thresholds, the crop's framing,
-  and the accuracy and checksums of both files.
+- ``live.json``: what the page reads: the emotions, the detector's thresholds and second look,
+  the roll network's settings, the crop's framing, and the accuracy and checksums of the files.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ from fer_core.errors import ModelError
 from fer_core.geometry import IMAGE_SIZE, INPUT_SHAPE
 from fer_core.inference.detector import DetectorConfig
 from fer_core.inference.engines import KerasEngine, OnnxEngine
+from fer_core.inference.roll import LOOKS, MAX_ROLL, RollNet
 from fer_core.inference.yunet import free_input_size
 from fer_core.labels import EMOTIONS
+from fer_core.nets.roll_net import ROLL_UNIT
 from fer_core.recipes.export import PARITY_TOLERANCE, compare_accuracy, refuse_accuracy_loss, write_onnx
 
 DETECTOR_FILE = "face_detector.onnx"
 EXPRESSION_FILE = "expression.onnx"
+ROLL_FILE = "face_roll.onnx"
 MANIFEST_FILE = "live.json"
 
 
@@ -58,6 +63,8 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
 
     if config.detector.kind != "yunet":
         raise ModelError("the Live page runs YuNet; the Haar cascade has no ONNX model")
+    if config.detector.turns:
+        raise ModelError("the Live page does not look in turned copies of the frame; export without turns")
     faces = data.subset(config.split)  # fails on a wrong split before converting anything
     model_path, out_dir = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
@@ -77,8 +84,11 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
         accuracy = compare_accuracy(KerasEngine(network), exported, faces, config.split, "onnx")
         refuse_accuracy_loss(accuracy, model_path, "onnx")
         detector_bytes = free_input_size(Path(config.detector.yunet_model))
+        RollNet(config.detector.roll_model)  # a missing or damaged roll network stops the export here
         replace_atomically(out_dir / DETECTOR_FILE, lambda path: Path(path).write_bytes(detector_bytes))
         replace_atomically(out_dir / EXPRESSION_FILE, lambda path: Path(path).write_bytes(candidate.read_bytes()))
+        roll_bytes = Path(config.detector.roll_model).read_bytes()
+        replace_atomically(out_dir / ROLL_FILE, lambda path: Path(path).write_bytes(roll_bytes))
     manifest = {
         "emotions": list(EMOTIONS),
         "input_size": IMAGE_SIZE,
@@ -86,9 +96,15 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
             "file": DETECTOR_FILE, "sha256": file_sha256(out_dir / DETECTOR_FILE),
             "source": Path(config.detector.yunet_model).name,
             "score_threshold": config.detector.score_threshold, "nms_threshold": config.detector.nms_threshold,
+            "candidate_threshold": config.detector.candidate_threshold, "verify_side": config.detector.verify_side,
+            "verify_threshold": config.detector.verify_threshold,
             "max_side": config.detector.detect_max_side,
         },
-        "crop": {"align": config.detector.align, "scale": config.detector.framing[0],
+        "roll": {"file": ROLL_FILE, "sha256": file_sha256(out_dir / ROLL_FILE),
+                 "source": Path(config.detector.roll_model).name, "unit": ROLL_UNIT, "looks": LOOKS,
+                 "max_degrees": MAX_ROLL},
+        "crop": {"align": config.detector.align, "min_turn": config.detector.min_turn,
+                 "scale": config.detector.framing[0],
                  "shift": config.detector.framing[1], "margin": config.detector.margin},
         "expression": {
             "file": EXPRESSION_FILE, "sha256": file_sha256(out_dir / EXPRESSION_FILE),

@@ -4,19 +4,23 @@
 // It mirrors fer_core.inference on purpose, step by step, with OpenCV's integer arithmetic where
 // OpenCV uses it, so that a photo gets the same crops (and so the same probabilities) here and on
 // the server:
-//   detector.FaceDetector._yunet_pass  -> detectFaces   (YuNet, the same weights, decoded as OpenCV does)
+//   detector.FaceDetector.find         -> detectFaces   (YuNet, the same weights, decoded as OpenCV does,
+//                                                        a second look at the unsure faces)
+//   roll.estimate_rolls                -> estimateRolls (the roll network, live.json's looks)
 //   crops.to_gray                      -> toGray        (cv2.COLOR_RGB2GRAY's 15-bit coefficients)
-//   crops.crop_detection               -> cropFace      (eyes level, FER2013 framing)
+//   crops.crop_detection               -> cropFace      (turned upright, FER2013 framing)
 //   crops.aligned_square               -> alignedSquare (cv2.warpAffine's fixed-point bilinear)
 //   Predictor.classify                 -> classify      (the face and its mirror, averaged)
-// Both networks run with onnxruntime-web (vendored in ./ort, one WebAssembly thread).
+// The networks run with onnxruntime-web (vendored in ./ort, one WebAssembly thread).
 
 import * as ort from "./ort/ort.wasm.bundle.min.mjs";
 
 const STRIDES = [8, 16, 32];
 const WORK = 96; // aligned_square samples at twice the 48 x 48 input, then averages 2 x 2
 
-/** Load both networks and live.json; `base` is the folder holding ort/ and models/. */
+const ROLL_DISC = rollDisc(48); // nets.roll_net.ROLL_DISC
+
+/** Load the networks and live.json; `base` is the folder holding ort/ and models/. */
 export async function loadPipeline(base = new URL(".", import.meta.url)) {
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which Streamlit does not send
   ort.env.wasm.wasmPaths = new URL("ort/", base).href;
@@ -25,40 +29,65 @@ export async function loadPipeline(base = new URL(".", import.meta.url)) {
   if (!response.ok) throw new Error(`live.json: HTTP ${response.status}; run python -m fer_core export-live`);
   const manifest = await response.json();
   const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  const [detector, classifier] = await Promise.all([
+  const [detector, classifier, roll] = await Promise.all([
     ort.InferenceSession.create(new URL(manifest.detector.file, models).href, options),
     ort.InferenceSession.create(new URL(manifest.expression.file, models).href, options),
+    manifest.roll ? ort.InferenceSession.create(new URL(manifest.roll.file, models).href, options) : null,
   ]);
-  return new Pipeline(manifest, detector, classifier);
+  return new Pipeline(manifest, detector, classifier, roll);
 }
 
 export class Pipeline {
-  constructor(manifest, detector, classifier) {
+  constructor(manifest, detector, classifier, roll) {
     this.manifest = manifest;
     this.emotions = manifest.emotions;
     this.detector = detector;
     this.classifier = classifier;
     this.classifierInput = classifier.inputNames[0];
+    this.roll = roll;
   }
 
   /** Every face of an RGBA image ({data, width, height}), largest first, in `scale`-times
-   * larger coordinates (the image given may be a shrunken copy of the frame). */
+   * larger coordinates (the image given may be a shrunken copy of the frame), with its roll. */
   async detectFaces(image, scale = 1) {
-    const { score_threshold: scoreThreshold, nms_threshold: nmsThreshold } = this.manifest.detector;
+    const { score_threshold: sure, candidate_threshold: candidate, nms_threshold: nms,
+      verify_threshold: verified } = this.manifest.detector;
     const { width, height } = image;
-    const padW = Math.floor((width - 1) / 32 + 1) * 32;
-    const padH = Math.floor((height - 1) / 32 + 1) * 32;
-    const plane = padW * padH;
-    const input = new Float32Array(3 * plane); // BGR planes, zero padding right and bottom
-    const rgba = image.data;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const s = 4 * (y * width + x), d = y * padW + x;
-        input[d] = rgba[s + 2];
-        input[plane + d] = rgba[s + 1];
-        input[2 * plane + d] = rgba[s];
-      }
+    const lowest = Math.min(candidate || sure, sure);
+    let faces = [];
+    const unsure = [];
+    for (const row of await this.yunet(bgrPlanes(image), width, height, lowest)) {
+      // the box stays inside the image (a face cut by the edge)
+      const left = Math.max(0, row.x), top = Math.max(0, row.y);
+      const right = Math.min(width, row.x + row.w), bottom = Math.min(height, row.y + row.h);
+      if (right - left < 2 || bottom - top < 2) continue;
+      const face = { box: [left, top, right - left, bottom - top], score: row.score, landmarks: row.landmarks };
+      (face.score >= sure ? faces : unsure).push(face);
     }
+    const gray = unsure.length || (this.roll && this.manifest.crop.align) ? toGray(image) : null;
+    if (unsure.length) {
+      const rolls = this.roll ? await this.estimateRolls(gray, unsure.map((f) => f.box)) : unsure.map(eyeAngle);
+      for (let i = 0; i < unsure.length; i++) {
+        const look = await this.secondLook(image, unsure[i], rolls[i]);
+        if (look && look.score >= verified) faces.push(look);
+      }
+      if (faces.length >= 2) faces = suppressOverlaps(faces, nms);
+    }
+    if (this.roll && this.manifest.crop.align) {
+      const rolls = await this.estimateRolls(gray, faces.map((f) => f.box));
+      faces.forEach((face, i) => { face.roll = rolls[i]; });
+    }
+    return faces.map((face) => ({
+      box: face.box.map((v) => roundHalfEven(v * scale)), score: face.score, roll: face.roll,
+      landmarks: face.landmarks.map(([x, y]) => [x * scale, y * scale]),
+    })).sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+  }
+
+  /** YuNet's faces in BGR planes of `width` x `height`: OpenCV's decoding, boxes in float32 (not
+   * clipped), whole-pixel NMS, best first. */
+  async yunet(planes, width, height, threshold) {
+    const { nms_threshold: nmsThreshold } = this.manifest.detector;
+    const { input, padW, padH } = planes;
     const out = await this.detector.run({ input: new ort.Tensor("float32", input, [1, 3, padH, padW]) });
     const candidates = [];
     for (const stride of STRIDES) {
@@ -66,8 +95,8 @@ export class Pipeline {
       const cls = out[`cls_${stride}`].data, obj = out[`obj_${stride}`].data;
       const bbox = out[`bbox_${stride}`].data, kps = out[`kps_${stride}`].data;
       for (let index = 0; index < rows * cols; index++) {
-        const score = Math.sqrt(clamp01(cls[index]) * clamp01(obj[index]));
-        if (!(score > scoreThreshold)) continue;
+        const score = f32(Math.sqrt(f32(clamp01(cls[index]) * clamp01(obj[index]))));
+        if (!(score > threshold)) continue;
         const r = Math.floor(index / cols), c = index % cols;
         const cx = (c + bbox[4 * index]) * stride, cy = (r + bbox[4 * index + 1]) * stride;
         const w = Math.exp(bbox[4 * index + 2]) * stride, h = Math.exp(bbox[4 * index + 3]) * stride;
@@ -78,22 +107,62 @@ export class Pipeline {
         candidates.push({ x: f32(cx - w / 2), y: f32(cy - h / 2), w: f32(w), h: f32(h), score, landmarks });
       }
     }
-    const faces = [];
-    for (const face of nonMaximumSuppression(candidates, nmsThreshold)) {
-      // the box stays inside the image (a face cut by the edge), then in the frame's whole pixels
-      const left = Math.max(0, face.x), top = Math.max(0, face.y);
-      const right = Math.min(width, face.x + face.w), bottom = Math.min(height, face.y + face.h);
-      if (right - left < 2 || bottom - top < 2) continue;
-      const box = [left, top, right - left, bottom - top].map((v) => roundHalfEven(v * scale));
-      faces.push({ box, score: face.score, landmarks: face.landmarks.map(([x, y]) => [x * scale, y * scale]) });
+    return nonMaximumSuppression(candidates, nmsThreshold);
+  }
+
+  /** detector.FaceDetector._second_look: `face` turned upright by `roll` and enlarged to the
+   * manifest's verify_side; YuNet's face nearest the middle, mapped back, or null. */
+  async secondLook(image, face, roll) {
+    const { verify_side: side, candidate_threshold: candidate, score_threshold: sure } = this.manifest.detector;
+    const [x, y, w, h] = face.box;
+    const cx = x + w / 2, cy = y + h / 2, view = 2 * side, zoom = side / Math.max(w, h);
+    const m = rotationMatrix(cx, cy, roll, zoom);
+    m[2] += view / 2 - cx;
+    m[5] += view / 2 - cy;
+    const rows = await this.yunet(warpBGRPlanes(image, invertAffine(m), view), view, view, Math.min(candidate || sure, sure));
+    let nearest = null, best = Infinity;
+    for (const row of rows) {
+      const offset = Math.max(Math.abs(row.x + row.w / 2 - view / 2), Math.abs(row.y + row.h / 2 - view / 2));
+      const ratio = Math.max(row.w, row.h) / side;
+      if (offset < side / 2 && ratio >= 0.5 && ratio <= 2 && offset < best) { nearest = row; best = offset; }
     }
-    return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+    if (!nearest) return null;
+    const back = invertAffine(m), { width, height } = image;
+    const map = ([px, py]) => [back[0] * px + back[1] * py + back[2], back[3] * px + back[4] * py + back[5]];
+    const [mx, my] = map([nearest.x + nearest.w / 2, nearest.y + nearest.h / 2]);
+    const bw = nearest.w / zoom, bh = nearest.h / zoom;
+    const left = Math.max(0, mx - bw / 2), top = Math.max(0, my - bh / 2);
+    const right = Math.min(width, mx + bw / 2), bottom = Math.min(height, my + bh / 2);
+    if (right - left < 2 || bottom - top < 2) return null;
+    return { box: [left, top, right - left, bottom - top], score: nearest.score, landmarks: nearest.landmarks.map(map) };
+  }
+
+  /** roll.estimate_rolls: for each box, the angle that turns its face upright. */
+  async estimateRolls(gray, boxes) {
+    if (!boxes.length) return [];
+    const { looks, unit, max_degrees: most } = this.manifest.roll;
+    const angles = boxes.map(() => 0);
+    const size = 48 * 48;
+    for (let look = 0; look < looks; look++) {
+      const input = new Float32Array(boxes.length * size);
+      boxes.forEach(([x, y, w, h], i) => {
+        const square = alignedSquare(gray, x + w / 2, y + h / 2, Math.max(w, h), angles[i]);
+        for (let k = 0; k < size; k++) input[i * size + k] = square[k] * ROLL_DISC[k];
+      });
+      const tensor = new ort.Tensor("float32", input, [boxes.length, 48, 48, 1]);
+      const turns = Object.values(await this.roll.run({ [this.roll.inputNames[0]]: tensor }))[0].data;
+      for (let i = 0; i < boxes.length; i++) {
+        angles[i] = Math.min(most, Math.max(-most, angles[i] - turns[i] * unit));
+      }
+    }
+    return angles;
   }
 
   /** The 48 x 48 grayscale face (Uint8Array) the network sees for `face` in `gray`. */
   cropFace(gray, face) {
-    const { align, scale, shift, margin } = this.manifest.crop;
-    const angle = align ? eyeAngle(face) : 0;
+    const { align, min_turn: minTurn, scale, shift, margin } = this.manifest.crop;
+    let angle = align ? (face.roll ?? eyeAngle(face)) : 0;
+    if (Math.abs(angle) < minTurn) angle = 0; // crops.crop_detection: the estimate's own error is as large
     const [x, y, w, h] = face.box;
     if (angle === 0 && scale === 1 && shift === 0) return cropBox(gray, face.box, margin);
     const side = Math.max(w, h) * scale * (1 + 2 * margin);
@@ -169,11 +238,83 @@ export function alignedSquare(gray, cx, cy, side, angle) {
       Math.max(1, roundHalfEven(gray.height / shrink)));
     cx /= shrink; cy /= shrink; side /= shrink;
   }
-  // cv2.getRotationMatrix2D((cx, cy), angle, WORK / side), moved so the centre lands mid-patch
-  const s = WORK / side, radians = angle * (Math.PI / 180);
-  const a = Math.cos(radians) * s, b = Math.sin(radians) * s;
-  const m = [a, b, ((1 - a) * cx - b * cy) + (WORK / 2 - cx), -b, a, (b * cx + (1 - a) * cy) + (WORK / 2 - cy)];
+  const m = rotationMatrix(cx, cy, angle, WORK / side); // moved so the centre lands mid-patch
+  m[2] += WORK / 2 - cx;
+  m[5] += WORK / 2 - cy;
   return areaHalve(warpAffineLinear(gray, invertAffine(m), WORK));
+}
+
+/** cv2.getRotationMatrix2D((cx, cy), angle, scale) as a flat [a, b, c, d, e, f]. */
+export function rotationMatrix(cx, cy, angle, scale) {
+  const radians = angle * (Math.PI / 180);
+  const a = Math.cos(radians) * scale, b = Math.sin(radians) * scale;
+  return [a, b, (1 - a) * cx - b * cy, -b, a, b * cx + (1 - a) * cy];
+}
+
+/** An RGBA image as YuNet's input: B, G and R planes, zero-padded right and bottom to multiples of 32. */
+function bgrPlanes(image) {
+  const { width, height, data: rgba } = image;
+  const padW = Math.floor((width - 1) / 32 + 1) * 32, padH = Math.floor((height - 1) / 32 + 1) * 32;
+  const plane = padW * padH, input = new Float32Array(3 * plane);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const s = 4 * (y * width + x), d = y * padW + x;
+      input[d] = rgba[s + 2];
+      input[plane + d] = rgba[s + 1];
+      input[2 * plane + d] = rgba[s];
+    }
+  }
+  return { input, padW, padH };
+}
+
+/** cv2.warpAffine(bgr, m, (size, size), INTER_LINEAR, BORDER_CONSTANT) of an RGBA image, as
+ * YuNet's B, G, R planes (size is a multiple of 32); `inv` maps the view's pixels into the image.
+ * OpenCV's fixed point, and its constant border: a neighbour outside the image counts as 0. */
+export function warpBGRPlanes(image, inv, size) {
+  const { data, width, height } = image;
+  const plane = size * size, input = new Float32Array(3 * plane);
+  const AB = 1024, ROUND = 16;
+  for (let y = 0; y < size; y++) {
+    const x0 = roundHalfEven((inv[1] * y + inv[2]) * AB), y0 = roundHalfEven((inv[4] * y + inv[5]) * AB);
+    for (let x = 0; x < size; x++) {
+      const X = (x0 + roundHalfEven(inv[0] * x * AB) + ROUND) >> 5;
+      const Y = (y0 + roundHalfEven(inv[3] * x * AB) + ROUND) >> 5;
+      const ix = X >> 5, fx = X & 31, iy = Y >> 5, fy = Y & 31;
+      if (ix >= width || ix + 1 < 0 || iy >= height || iy + 1 < 0) continue; // all four outside: 0
+      const weights = [(32 - fx) * (32 - fy), fx * (32 - fy), (32 - fx) * fy, fx * fy];
+      const at = [[iy, ix], [iy, ix + 1], [iy + 1, ix], [iy + 1, ix + 1]].map(([yy, xx]) =>
+        (xx >= 0 && xx < width && yy >= 0 && yy < height ? 4 * (yy * width + xx) : -1));
+      for (let c = 0; c < 3; c++) { // RGBA channel c goes to BGR plane 2 - c
+        let v = 0;
+        for (let k = 0; k < 4; k++) if (at[k] >= 0) v += data[at[k] + c] * weights[k];
+        input[(2 - c) * plane + y * size + x] = (v * 32 + 16384) >> 15;
+      }
+    }
+  }
+  return { input, padW: size, padH: size };
+}
+
+/** cv2.dnn.NMSBoxes on the boxes as they are (not whole pixels), as the server suppresses the
+ * faces a second look added: best score first. */
+function suppressOverlaps(faces, threshold) {
+  const order = faces.map((_, i) => i).sort((a, b) => faces[b].score - faces[a].score);
+  const kept = [];
+  for (const i of order) {
+    if (kept.every((j) => boxOverlap(faces[i].box, faces[j].box) <= threshold)) kept.push(i);
+  }
+  return kept.map((i) => faces[i]);
+}
+
+/** nets.roll_net.disc_mask: 1 inside the inscribed circle, 0 outside, a 2-pixel ramp between. */
+function rollDisc(size) {
+  const mask = new Float32Array(size * size), middle = (size - 1) / 2;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const radius = Math.hypot(x - middle, y - middle);
+      mask[y * size + x] = Math.min(1, Math.max(0, (size / 2 - radius) / 2));
+    }
+  }
+  return mask;
 }
 
 /** crops.crop_face: the box squared around its centre, clipped to the photo, resized to 48 x 48. */
@@ -316,7 +457,7 @@ export function boxOverlap([ax, ay, aw, ah], [bx, by, bw, bh]) {
 }
 
 /** The inverse of a 2 x 3 affine matrix, computed as cv2.warpAffine computes it. */
-function invertAffine([a, b, c, d, e, f]) {
+export function invertAffine([a, b, c, d, e, f]) {
   let det = a * e - b * d;
   det = det !== 0 ? 1 / det : 0;
   const ia = e * det, ib = b * -det, id = d * -det, ie = a * det;

@@ -197,6 +197,18 @@ def test_a_selfie_made_hard_still_has_its_face_found(predictor, change):
     assert x >= 0 and y >= 0 and x + w <= photo.shape[1] and y + h <= photo.shape[0]
 
 
+def test_a_small_face_turned_by_40_degrees_is_found_by_the_second_look():
+    from ui.live_harness import small_head_turned_by_40
+
+    photo = small_head_turned_by_40()
+    assert FaceDetector(DetectorConfig(candidate_threshold=0)).find(photo) == []  # YuNet alone: under 0.7
+    faces = FaceDetector(DetectorConfig()).find(photo)
+    assert len(faces) == 1 and faces[0].score >= DetectorConfig().verify_threshold
+    x, y, w, h = faces[0].box
+    assert 130 < x + w / 2 < 190 and 100 < y + h / 2 < 160
+    assert faces[0].roll == pytest.approx(-40, abs=8)
+
+
 def test_a_photo_without_a_face_can_still_be_classified_whole(predictor):
     assert predictor.predict(data.chelsea()) == []
     whole = predictor.predict(data.chelsea(), whole_image_if_no_face=True)

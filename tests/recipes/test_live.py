@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,7 +11,15 @@ import pytest
 
 from fer_core.errors import ModelError
 from fer_core.inference.detector import DetectorConfig, FaceDetector
-from fer_core.recipes.live import DETECTOR_FILE, EXPRESSION_FILE, MANIFEST_FILE, LiveExportConfig, export_live
+from fer_core.inference.roll import LOOKS
+from fer_core.recipes.live import (
+    DETECTOR_FILE,
+    EXPRESSION_FILE,
+    MANIFEST_FILE,
+    ROLL_FILE,
+    LiveExportConfig,
+    export_live,
+)
 
 pytest.importorskip("tf2onnx")
 
@@ -31,11 +40,16 @@ def test_export_live_writes_both_networks_measured_and_the_settings_the_browser_
 
     out = tmp_path / "live"
     manifest = export_live(tiny_model_path, out, _dataset())
-    assert sorted(p.name for p in out.iterdir()) == sorted([DETECTOR_FILE, EXPRESSION_FILE, MANIFEST_FILE])
+    assert sorted(p.name for p in out.iterdir()) == sorted([DETECTOR_FILE, EXPRESSION_FILE, ROLL_FILE, MANIFEST_FILE])
     assert json.loads((out / MANIFEST_FILE).read_text()) == manifest
     config = DetectorConfig()
     assert manifest["detector"]["score_threshold"] == config.score_threshold
-    assert manifest["crop"] == {"align": True, "scale": config.framing[0], "shift": config.framing[1], "margin": 0.0}
+    assert manifest["detector"]["candidate_threshold"] == config.candidate_threshold
+    assert manifest["detector"]["verify_side"] == config.verify_side
+    assert (out / ROLL_FILE).read_bytes() == Path(config.roll_model).read_bytes()
+    assert manifest["roll"]["unit"] == 30.0 and manifest["roll"]["looks"] == LOOKS and manifest["roll"]["max_degrees"] == 45
+    assert manifest["crop"] == {"align": True, "min_turn": config.min_turn, "scale": config.framing[0],
+                                "shift": config.framing[1], "margin": 0.0}
     accuracy = manifest["expression"]["accuracy"]
     assert accuracy["split"] == "PublicTest" and accuracy["onnx"] == pytest.approx(accuracy["keras"], abs=0.005)
     faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
@@ -80,6 +94,13 @@ def test_export_live_says_which_detector_file_is_missing(tiny_model_path, tmp_pa
     assert not (tmp_path / "live" / MANIFEST_FILE).exists()
 
 
+def test_export_live_refuses_turned_copies_the_browser_does_not_take(tiny_model_path, tmp_path):
+    config = LiveExportConfig(detector=DetectorConfig(turns=(20.0, -20.0)))
+    with pytest.raises(ModelError, match="does not look in turned copies"):
+        export_live(tiny_model_path, tmp_path / "live", _dataset(), config)
+    assert not (tmp_path / "live").exists()
+
+
 def test_the_shipped_live_files_come_from_the_shipped_model():
     """static/live/models was written from models/default.keras as it is now, and measured on all of PublicTest."""
     from conftest import REPO
@@ -89,7 +110,13 @@ def test_the_shipped_live_files_come_from_the_shipped_model():
     folder = REPO / "static" / "live" / "models"
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
     assert manifest["expression"]["source_sha256"] == file_sha256(REPO / "models" / "default.keras")
-    for part in ("detector", "expression"):
+    for part in ("detector", "expression", "roll"):
         assert file_sha256(folder / manifest[part]["file"]) == manifest[part]["sha256"]
+    assert (folder / manifest["roll"]["file"]).read_bytes() == (REPO / "models" / "detector" / "face_roll.onnx").read_bytes()
+    config = DetectorConfig()  # the browser shares the server's current settings
+    assert manifest["crop"]["min_turn"] == config.min_turn and manifest["crop"]["align"] == config.align
+    assert [manifest["detector"][k] for k in ("score_threshold", "candidate_threshold", "verify_side", "verify_threshold")] \
+        == [config.score_threshold, config.candidate_threshold, config.verify_side, config.verify_threshold]
+    assert manifest["roll"]["looks"] == LOOKS
     accuracy = manifest["expression"]["accuracy"]
     assert accuracy["n"] == 3589 and accuracy["keras (flip TTA)"] - accuracy["onnx (flip TTA)"] <= 0.005

@@ -113,7 +113,7 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale:
         "max_turn": max_turn,
         "turned_by_degrees": {"median": float(np.median(turned_by)), "p90": float(np.percentile(turned_by, 90))},
         "level_angle_error_degrees": {"median": float(np.median(errors)), "p90": float(np.percentile(errors, 90))},
-        "app_framing": {"scale": app_scale, "shift": app_shift, "align": config.align},
+        "app_framing": {"scale": app_scale, "shift": app_shift, "align": config.align, "min_turn": config.min_turn},
     }
 
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
               f"frame centre from the box centre: x {centre['x']:+.3f}, y {centre['y']:+.3f} of the frame")
     framing = result["app_framing"]
     print(f"\nthe app's framing: side {framing['scale']:.3f} x the box, centre shifted {framing['shift']:+.3f} of "
-          f"the side, eyes levelled: {framing['align']}")
+          f"the side, turned upright: {framing['align']} (when the estimate is {framing['min_turn']:g} degrees or more)")
     print("\n| crop of the detected faces | accuracy (flip TTA) | vs the dataset's crop |\n| --- | ---: | ---: |")
     print(f"| the dataset's own 48x48 crop | {result['accuracy_direct']:.2%} | 1.000 |")
     for relative, value in result["accuracy_through_detector"].items():

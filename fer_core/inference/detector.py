@@ -80,8 +80,8 @@ class DetectorConfig:
 
 # Crop side over box side, and the crop centre's shift below the box centre (a fraction of the
 # side), that frame a face like FER2013, from bench/framing.py on PublicTest. With YuNet the frame
-# is 1.03x its box (median; 10-90%: 0.80-1.30), its centre 0.013 lower; crops at 0.95x / 1.00x /
-# 1.05x scored 70.92% / 70.75% / 70.75% (73.72% on the dataset's own crops): noise-sized, so 1.00x.
+# is 1.04x its box (median; 10-90%: 0.80-1.31), its centre 0.013 lower; crops at 0.95x / 1.00x /
+# 1.05x scored 69.67% / 70.17% / 70.02% (73.36% on the dataset's own crops): noise-sized, so 1.00x.
 FER_FRAMING = {"haar": (1.0, 0.0), "yunet": (1.0, 0.0)}
 
 

@@ -30,6 +30,15 @@ def synthetic_faces(n_per_class: int = 6, seed: int = 0) -> tuple[np.ndarray, np
     return np.stack(images), np.asarray(labels)
 
 
+def turned(image: np.ndarray, degrees: float) -> np.ndarray:
+    """``image`` turned counterclockwise by ``degrees`` about its centre (edges reflected)."""
+    import cv2
+
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+
+
 def csv_text(images: np.ndarray, labels: np.ndarray, usages: list[str] | None = None,
              header: str = "emotion,pixels,Usage") -> str:
     """FER2013-format CSV text for the given faces."""

@@ -273,24 +273,17 @@ function bgrPlanes(image) {
 export function warpBGRPlanes(image, inv, size) {
   const { data, width, height } = image;
   const plane = size * size, input = new Float32Array(3 * plane);
-  const AB = 1024, ROUND = 16;
-  for (let y = 0; y < size; y++) {
-    const x0 = roundHalfEven((inv[1] * y + inv[2]) * AB), y0 = roundHalfEven((inv[4] * y + inv[5]) * AB);
-    for (let x = 0; x < size; x++) {
-      const X = (x0 + roundHalfEven(inv[0] * x * AB) + ROUND) >> 5;
-      const Y = (y0 + roundHalfEven(inv[3] * x * AB) + ROUND) >> 5;
-      const ix = X >> 5, fx = X & 31, iy = Y >> 5, fy = Y & 31;
-      if (ix >= width || ix + 1 < 0 || iy >= height || iy + 1 < 0) continue; // all four outside: 0
-      const weights = [(32 - fx) * (32 - fy), fx * (32 - fy), (32 - fx) * fy, fx * fy];
-      const at = [[iy, ix], [iy, ix + 1], [iy + 1, ix], [iy + 1, ix + 1]].map(([yy, xx]) =>
-        (xx >= 0 && xx < width && yy >= 0 && yy < height ? 4 * (yy * width + xx) : -1));
-      for (let c = 0; c < 3; c++) { // RGBA channel c goes to BGR plane 2 - c
-        let v = 0;
-        for (let k = 0; k < 4; k++) if (at[k] >= 0) v += data[at[k] + c] * weights[k];
-        input[(2 - c) * plane + y * size + x] = (v * 32 + 16384) >> 15;
-      }
+  const inside = (yy, xx) => (xx >= 0 && xx < width && yy >= 0 && yy < height ? 4 * (yy * width + xx) : -1);
+  warpSources(inv, size, (x, y, ix, iy, fx, fy) => {
+    if (ix >= width || ix + 1 < 0 || iy >= height || iy + 1 < 0) return; // all four outside: 0
+    const weights = [(32 - fx) * (32 - fy), fx * (32 - fy), (32 - fx) * fy, fx * fy];
+    const at = [inside(iy, ix), inside(iy, ix + 1), inside(iy + 1, ix), inside(iy + 1, ix + 1)];
+    for (let c = 0; c < 3; c++) { // RGBA channel c goes to BGR plane 2 - c
+      let v = 0;
+      for (let k = 0; k < 4; k++) if (at[k] >= 0) v += data[at[k] + c] * weights[k];
+      input[(2 - c) * plane + y * size + x] = (v * 32 + 16384) >> 15;
     }
-  }
+  });
   return { input, padW: size, padH: size };
 }
 
@@ -334,20 +327,28 @@ function cropBox(gray, [x, y, w, h], margin) {
 function warpAffineLinear(gray, inv, size) {
   const { data, width, height } = gray;
   const out = new Uint8Array(size * size);
-  const AB = 1024, ROUND = 16;
   const at = (yy, xx) => data[Math.min(height - 1, Math.max(0, yy)) * width + Math.min(width - 1, Math.max(0, xx))];
+  warpSources(inv, size, (x, y, ix, iy, fx, fy) => {
+    const v = at(iy, ix) * (32 - fx) * (32 - fy) + at(iy, ix + 1) * fx * (32 - fy)
+      + at(iy + 1, ix) * (32 - fx) * fy + at(iy + 1, ix + 1) * fx * fy;
+    out[y * size + x] = (v * 32 + 16384) >> 15;
+  });
+  return { data: out, width: size, height: size };
+}
+
+/** Where cv2.warpAffine samples each pixel of a size x size view, in its fixed point (coordinates
+ * in 1/32 pixel): visit(x, y, ix, iy, fx, fy) gets the source pixel and the fractions (0-31);
+ * `inv` maps the view's pixels into the image. The bilinear weights are then 1/2^15. */
+function warpSources(inv, size, visit) {
+  const AB = 1024, ROUND = 16;
   for (let y = 0; y < size; y++) {
     const x0 = roundHalfEven((inv[1] * y + inv[2]) * AB), y0 = roundHalfEven((inv[4] * y + inv[5]) * AB);
     for (let x = 0; x < size; x++) {
       const X = (x0 + roundHalfEven(inv[0] * x * AB) + ROUND) >> 5;
       const Y = (y0 + roundHalfEven(inv[3] * x * AB) + ROUND) >> 5;
-      const ix = X >> 5, fx = X & 31, iy = Y >> 5, fy = Y & 31;
-      const v = at(iy, ix) * (32 - fx) * (32 - fy) + at(iy, ix + 1) * fx * (32 - fy)
-        + at(iy + 1, ix) * (32 - fx) * fy + at(iy + 1, ix + 1) * fx * fy;
-      out[y * size + x] = (v * 32 + 16384) >> 15;
+      visit(x, y, X >> 5, Y >> 5, X & 31, Y & 31);
     }
   }
-  return { data: out, width: size, height: size };
 }
 
 /** 96 x 96 -> 48 x 48 by 2 x 2 means (cv2.INTER_AREA's integer path: (a + b + c + d + 2) >> 2). */

@@ -8,7 +8,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, turned
 from skimage import data
 
 from fer_core.errors import ModelError
@@ -20,12 +20,6 @@ from fer_core.paths import YUNET_MODEL
 YUNET = DetectorConfig(kind="yunet")
 
 
-def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
-    height, width = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    return cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
-
-
 @pytest.fixture(scope="module")
 def yunet():
     return FaceDetector(YUNET)
@@ -33,7 +27,7 @@ def yunet():
 
 @pytest.mark.parametrize("degrees", [0, -30, -15, 15, 30])
 def test_yunet_finds_the_astronaut_turned_up_to_30_degrees_with_five_landmarks(yunet, degrees):
-    faces = yunet.find(rotated(data.astronaut(), degrees))
+    faces = yunet.find(turned(data.astronaut(), degrees))
     assert len(faces) == 1 and faces[0].score > 0.6 and len(faces[0].landmarks) == 5
 
 
@@ -43,7 +37,7 @@ def test_yunet_finds_no_face_in_photos_without_one(yunet, name):
 
 
 def test_one_yunet_detector_shared_by_eight_threads_finds_the_single_threaded_faces(yunet):
-    photos = [rotated(data.astronaut(), degrees) for degrees in (0, 10, 20, -20)]
+    photos = [turned(data.astronaut(), degrees) for degrees in (0, 10, 20, -20)]
     expected = [yunet.detect(photo) for photo in photos]
     results, errors = {}, []
 

@@ -7,7 +7,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, turned
 from skimage import data
 
 from fer_core.errors import ModelError
@@ -15,13 +15,6 @@ from fer_core.inference.crops import crop_detection
 from fer_core.inference.detector import DetectorConfig, FaceDetector
 from fer_core.inference.roll import RollNet, estimate_rolls, roll_disc
 from fer_core.nets.roll_net import ROLL_DISC
-
-
-def turned(image: np.ndarray, degrees: float) -> np.ndarray:
-    """``image`` turned counterclockwise by ``degrees`` about its centre (edges reflected)."""
-    height, width = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    return cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The YuNet detector and the eye-levelled crop (the Haar cascade is covered in test_predictor.py)."""
+"""The YuNet detector, its second look, and the upright crop (the Haar cascade is covered in test_predictor.py)."""
 
 from __future__ import annotations
 

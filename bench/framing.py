@@ -80,17 +80,15 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale:
     def accuracy(faces: np.ndarray) -> float:
         return float((predictor.probabilities(faces, tta=True).argmax(1) == truth).mean()) if len(faces) else 0.0
 
-    app_scale, app_shift = config.framing
-    direct = accuracy(images[found])
-    through_detector = {}
-    for relative in scales:
-        framing = replace(config, crop_scale=app_scale * (1 + relative), crop_shift=app_shift)
-        crops = np.stack([crop_detection(p, d, framing) for p, d in zip(photos, detections)]) if len(found) else []
-        through_detector[f"{relative:+.2f}"] = accuracy(crops) if len(found) else 0.0
-    def accuracy_with(changed) -> float:
+    def accuracy_with(changed: DetectorConfig) -> float:
+        """Accuracy on the app's crops of the found faces, cut with ``changed`` settings."""
         return accuracy(np.stack([crop_detection(p, d, changed) for p, d in zip(photos, detections)])) \
             if len(found) else 0.0
 
+    app_scale, app_shift = config.framing
+    direct = accuracy(images[found])
+    through_detector = {f"{relative:+.2f}": accuracy_with(replace(config, crop_scale=app_scale * (1 + relative),
+                                                                  crop_shift=app_shift)) for relative in scales}
     left_unturned = accuracy_with(replace(config, crop_scale=app_scale, crop_shift=app_shift, align=False))
     by_min_turn = {f"{least:g}": accuracy_with(replace(config, crop_scale=app_scale, crop_shift=app_shift,
                                                        min_turn=least)) for least in min_turns}

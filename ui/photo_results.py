@@ -67,8 +67,8 @@ def show_photo_results(predictor, photo_bytes: bytes, name: str, key: str) -> No
             crop, chart = st.columns([1, 3], vertical_alignment="center")
             if heat is None:
                 crop.image(face.crop, width=96)
-                crop.caption("model input" + (f", turned {abs(face.turned_by):.0f}° upright"
-                                              if abs(face.turned_by) >= 1 else ""))
+                turned = abs(face.turned_by) >= max(1.0, predictor.config.detector.min_turn)  # as crop_detection
+                crop.caption("model input" + (f", turned {abs(face.turned_by):.0f}° upright" if turned else ""))
             else:
                 crop.image(overlay_on_face(face.crop, heat), width=96)
                 crop.caption(f"why {explained_class or face.label}")

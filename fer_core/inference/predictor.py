@@ -32,7 +32,7 @@ class Face:
     whole_image: bool = False  # True when no face was found and the whole picture was classified
     uncertain: bool = False  # the top probability is below the model's calibrated "uncertain" threshold
     landmarks: tuple[tuple[float, float], ...] = ()  # YuNet's eyes, nose tip and mouth corners (photo pixels)
-    turned_by: float = 0.0  # degrees the crop was turned to stand the face upright
+    turned_by: float = 0.0  # degrees that stand the face upright (the crop turns by them from min_turn up)
 
     @property
     def confidence(self) -> float:

@@ -111,16 +111,20 @@ def turned_batch(faces: np.ndarray, turns: list[Turn]) -> tuple[np.ndarray, np.n
     return x, np.array([turn.degrees / ROLL_UNIT for turn in turns], np.float32)
 
 
-def measure_roll(predict: Callable[[np.ndarray], np.ndarray], faces: np.ndarray, turns: list[Turn]) -> dict:
-    """Absolute error in degrees (median, 90th percentile) of one look and of two looks (the second
-    at the face turned back by the first answer, as ``inference.roll`` would with ``LOOKS = 2``)."""
+def measure_roll(predict: Callable[[np.ndarray], np.ndarray], faces: np.ndarray, turns: list[Turn],
+                 *, second_look: bool = True) -> dict:
+    """Absolute error in degrees (median, 90th percentile) of one look and, with ``second_look``, of
+    two looks (the second at the face turned back by the first answer, as ``inference.roll`` would
+    with ``LOOKS = 2``)."""
     x, target = turned_batch(faces, turns)
-    first = predict(x).reshape(-1) * ROLL_UNIT
-    again = [Turn(t.degrees - float(a), t.scale, t.shift, t.mirror, t.blur, t.gamma, t.quality)
-             for t, a in zip(turns, first)]
-    second = first + predict(turned_batch(faces, again)[0]).reshape(-1) * ROLL_UNIT
+    estimates = {"one look": predict(x).reshape(-1) * ROLL_UNIT}
+    if second_look:
+        first = estimates["one look"]
+        again = [Turn(t.degrees - float(a), t.scale, t.shift, t.mirror, t.blur, t.gamma, t.quality)
+                 for t, a in zip(turns, first)]
+        estimates["two looks"] = first + predict(turned_batch(faces, again)[0]).reshape(-1) * ROLL_UNIT
     result = {"faces": int(len(faces))}
-    for name, estimate in (("one look", first), ("two looks", second)):
+    for name, estimate in estimates.items():
         error = np.abs(estimate - target * ROLL_UNIT)
         result[name] = {"median_degrees": float(np.median(error)), "p90_degrees": float(np.percentile(error, 90)),
                         "within_5_degrees": float((error <= 5).mean())}
@@ -150,7 +154,8 @@ def train_roll_net(data: Dataset, out_dir: str | os.PathLike, config: RollTraini
 
     class Report(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            errors = measure_roll(lambda x: np.asarray(self.model(x, training=False)), val, val_turns)["one look"]
+            errors = measure_roll(lambda x: np.asarray(self.model(x, training=False)), val, val_turns,
+                                  second_look=False)["one look"]
             history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", float("nan"))), **errors})
             if on_epoch:
                 on_epoch(epoch + 1, history[-1])
@@ -199,12 +204,6 @@ def train_roll_net(data: Dataset, out_dir: str | os.PathLike, config: RollTraini
     write_json_atomically(card, out_dir / ROLL_FILES[2])
     shutil.rmtree(backup, ignore_errors=True)
     return card
-
-
-def read_roll_card(folder: str | os.PathLike) -> dict:
-    """The roll network's card in ``folder`` ({} when there is none)."""
-    path = Path(folder) / ROLL_FILES[2]
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def turned_faces_dataset(faces: np.ndarray, config: RollTrainingConfig):

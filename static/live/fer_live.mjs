@@ -64,16 +64,17 @@ export class Pipeline {
       const face = { box: [left, top, right - left, bottom - top], score: row.score, landmarks: row.landmarks };
       (face.score >= sure ? faces : unsure).push(face);
     }
-    const gray = unsure.length || (this.roll && this.manifest.crop.align) ? toGray(image) : null;
+    const useRoll = Boolean(this.roll && this.manifest.crop.align); // the server loads it only to align
+    const gray = unsure.length || useRoll ? toGray(image) : null;
     if (unsure.length) {
-      const rolls = this.roll ? await this.estimateRolls(gray, unsure.map((f) => f.box)) : unsure.map(eyeAngle);
+      const rolls = useRoll ? await this.estimateRolls(gray, unsure.map((f) => f.box)) : unsure.map(eyeAngle);
       for (let i = 0; i < unsure.length; i++) {
         const look = await this.secondLook(image, unsure[i], rolls[i]);
         if (look && look.score >= verified) faces.push(look);
       }
       if (faces.length >= 2) faces = suppressOverlaps(faces, nms);
     }
-    if (this.roll && this.manifest.crop.align) {
+    if (useRoll) {
       const rolls = await this.estimateRolls(gray, faces.map((f) => f.box));
       faces.forEach((face, i) => { face.roll = rolls[i]; });
     }

@@ -14,6 +14,7 @@ from fer_core.cli.common import add_data_options, load_data
 from fer_core.cli.progress_bar import ProgressBar
 from fer_core.quiet import import_keras
 from fer_core.training.config import TrainConfig
+from fer_core.training.devices import DeviceConfig, plan_devices
 from fer_core.training.runs import RunFolder, check_can_start, default_run_dir, summarize_run
 
 
@@ -28,6 +29,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model at --out")
     parser.add_argument("--finalize", action="store_true",
                         help="train no further: write the best epoch of the run in --run-dir as the model")
+    parser.add_argument("--devices", default="1", metavar="N|all",
+                        help="accelerators that share each batch, data parallel (several need "
+                             "KERAS_BACKEND=jax; --batch-size must be a multiple of N) (default: 1)")
     for f in fields(TrainConfig):  # f.default, not TrainConfig(): validating it would import Keras
         flag = "--" + f.name.replace("_", "-")
         default = f.default
@@ -54,19 +58,22 @@ def run(args) -> int:
 
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
     config = TrainConfig(**given)
+    devices = DeviceConfig.parse(args.devices)
     if args.resume or args.finalize:
         config = recorded_config(args, config, given)
     out = Path(args.out)
     check_can_start(RunFolder(Path(args.run_dir) if args.run_dir else default_run_dir(out, config.arch)), out,
                     resume=args.resume or args.finalize, overwrite=args.overwrite)  # before minutes of loading
     import_keras()  # its start-up banners kept off stderr
+    plan_devices(devices, config.batch_size)  # a device count that cannot work fails before the data loads
     data = load_data(args)
     stop = threading.Event()
     if args.finalize:
         stop.set()
     with stop_on_signals(stop):  # Ctrl-C or SIGTERM: stop after the current batch, keep the best epoch
         result = train(config, data, [ProgressBar()], out_path=args.out, run_dir=args.run_dir,
-                       resume=args.resume or args.finalize, overwrite=args.overwrite, stop_event=stop)
+                       resume=args.resume or args.finalize, overwrite=args.overwrite, stop_event=stop,
+                       devices=devices)
     val = result.card["metrics"][result.card["validation_split"]]
     print(f"{result.model_path}: {result.card['validation_split']} accuracy {val['accuracy']:.4f}, "
           f"macro-F1 {val['macro_f1']:.4f}, trained {result.seconds:.0f}s")

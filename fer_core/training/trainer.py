@@ -25,6 +25,7 @@ from fer_core.labels import NUM_CLASSES
 from fer_core.metrics.card_scores import CardOptions
 from fer_core.training.card import build_card, lineage, reproduce_command
 from fer_core.training.config import TrainConfig
+from fer_core.training.devices import DeviceConfig, DevicePlan, ValidationRows, plan_devices, rows_that_split
 from fer_core.training.inputs import (
     class_weights,
     split_train_val,
@@ -73,11 +74,13 @@ def train(
     overwrite: bool = False,
     stop_event: threading.Event | None = None,
     card_options: CardOptions = CardOptions(),
+    devices: DeviceConfig = DeviceConfig(),
 ) -> TrainResult:
     """Train ``config.arch`` on ``data`` and save the best epoch (by validation accuracy) to ``out_path``.
 
     ``card_options`` says what is measured for the model card afterwards (scoring every training
-    face and calibrating take longer than a short run's training)."""
+    face and calibrating take longer than a short run's training); ``devices``, how many
+    accelerators share each batch (``fer_core.training.devices``)."""
     out = Path(out_path) if out_path else None
     run = RunFolder(Path(run_dir) if run_dir else default_run_dir(out, config.arch))
     check_can_start(run, out, resume=resume, overwrite=overwrite)
@@ -86,14 +89,14 @@ def train(
     check_writable(run.run_dir)
     with run.claimed():
         return _train_in(run, config, data, list(callbacks), out=out, resume=resume, overwrite=overwrite,
-                         stop_event=stop_event, card_options=card_options)
+                         stop_event=stop_event, card_options=card_options, devices=devices)
 
 
 def _train_in(run: RunFolder, config: TrainConfig, data: Dataset, listeners: list[ProgressCallback], *,
               out: Path | None, resume: bool, overwrite: bool, stop_event: threading.Event | None,
-              card_options: CardOptions) -> TrainResult:
+              card_options: CardOptions, devices: DeviceConfig) -> TrainResult:
     """The training run itself, in a run folder this process holds: prepare, fit, finalize."""
-    prepared = prepare(run, config, data, out=out, resume=resume, overwrite=overwrite)
+    prepared = prepare(run, config, data, out=out, resume=resume, overwrite=overwrite, devices=devices)
     fitted = fit(prepared, listeners, stop_event)
     return finalize(prepared, fitted, listeners, card_options)
 
@@ -112,6 +115,7 @@ class PreparedRun:
     targets: np.ndarray
     state: dict  # the run's record (state.json), updated after every epoch
     continuing: bool
+    devices: DevicePlan
 
 
 @dataclass
@@ -124,8 +128,9 @@ class FittedRun:
 
 
 def prepare(run: RunFolder, config: TrainConfig, data: Dataset, *, out: Path | None, resume: bool,
-            overwrite: bool) -> PreparedRun:
+            overwrite: bool, devices: DeviceConfig = DeviceConfig()) -> PreparedRun:
     """Check the run can go on here, pick its rows, compute its targets and open its record."""
+    plan = plan_devices(devices, config.batch_size)
     previous = run.load()
     continuing = bool(resume and previous)
     own_model = continuing and out is not None and run_writes_to(previous.get("out"), out)
@@ -143,6 +148,10 @@ def prepare(run: RunFolder, config: TrainConfig, data: Dataset, *, out: Path | N
         pick = np.sort(np.random.default_rng(config.seed).choice(len(train_data), config.max_train_samples, replace=False))
         train_data = Dataset(train_data.images[pick], train_data.labels[pick], train_data.splits[pick],
                              train_data.source, train_data.fingerprint)
+    kept = rows_that_split(len(train_data), config.batch_size, plan.count)
+    if kept < len(train_data):  # the last rows, so that the last batch splits over the devices too
+        train_data = Dataset(train_data.images[:kept], train_data.labels[:kept], train_data.splits[:kept],
+                             train_data.source, train_data.fingerprint)
     targets = training_targets(train_data, config)
 
     if continuing:
@@ -153,58 +162,20 @@ def prepare(run: RunFolder, config: TrainConfig, data: Dataset, *, out: Path | N
     if out is not None:
         state["out"] = str(out.resolve())
     state["seconds_before"] = state.get("seconds", 0.0)
-    return PreparedRun(run, config, data, out, train_data, val_data, val_name, targets, state, continuing)
+    return PreparedRun(run, config, data, out, train_data, val_data, val_name, targets, state, continuing, plan)
 
 
 def fit(prepared: PreparedRun, listeners: list[ProgressCallback], stop_event: threading.Event | None) -> FittedRun:
     """Train from the first (or the last checkpointed) epoch, then load back the best epoch."""
     import keras
 
-    from fer_core.training.callbacks.checkpoint import RunCheckpoint
-    from fer_core.training.callbacks.progress import KerasProgressBridge
-    from fer_core.training.callbacks.raw_weights import RawWeightsScore
-
-    run, config, state = prepared.run, prepared.config, prepared.state
+    run, config = prepared.run, prepared.config
     keras.utils.set_random_seed(config.seed)
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
     try:
-        training_model = _training_model_for(prepared)
-        state["_started"] = time.monotonic()
-        initial_epoch = int(state["epochs_done"])
-        history: dict[str, list[float]] = {k: list(v) for k, v in state.get("history", {}).items()}
-
-        x_train = prepared.train_data.images.astype(np.float32)[..., None]
-        x_val = prepared.val_data.images.astype(np.float32)[..., None]
-        y_val = keras.utils.to_categorical(prepared.val_data.labels, NUM_CLASSES)
-        batches = math.ceil(len(x_train) / config.batch_size)
-        bridge = KerasProgressBridge(list(listeners), config.epochs, batches, history,
-                                     should_stop=stop_event.is_set if stop_event else None)
-        # with EMA, validation scores the averaged weights, then the raw ones; the best model is the higher
-        averaging = [keras.callbacks.SwapEMAWeights()] if config.ema else []
-        raw_score = [RawWeightsScore(x_val, y_val)] if config.ema else []
-        keras_callbacks = [*averaging, *raw_score, bridge, RunCheckpoint(run, state, bridge, "val_accuracy", *averaging)]
-        if config.schedule == "plateau":
-            keras_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3))
-        else:
-            keras_callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_at(config, epoch)))
-        if config.early_stopping_patience:
-            keras_callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy",
-                                                                 patience=config.early_stopping_patience))
-        if initial_epoch < config.epochs and not (stop_event and stop_event.is_set()):
-            try:
-                training_model.fit(
-                    **training_input(x_train, prepared.targets, config, initial_epoch), epochs=config.epochs,
-                    initial_epoch=initial_epoch, validation_data=(x_val, y_val),
-                    class_weight=class_weights(prepared.train_data.labels, config.class_weighting),
-                    callbacks=keras_callbacks, verbose=0,
-                )
-            except OSError as error:  # a checkpoint could not be written: disk full, folder gone or read-only
-                saved = (run.load() or {}).get("epochs_done", 0)
-                raise TrainingError(f"{run.run_dir}: cannot write the epoch checkpoint ({error.strerror or error}); "
-                                    f"{saved} finished epochs are kept there; free space and continue with "
-                                    "--resume") from None
-        stopped_by_request = bridge.stopped_by_request or bool(stop_event and stop_event.is_set())
+        with prepared.devices.scope():
+            history, stopped_by_request = _fit_in_scope(prepared, listeners, stop_event)
         if not run.best_file.exists():
             if stopped_by_request:
                 raise StoppedBeforeFirstEpoch("stopped before the first epoch finished, so there is no model "
@@ -214,6 +185,58 @@ def fit(prepared: PreparedRun, listeners: list[ProgressCallback], stop_event: th
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return FittedRun(network_of(best_training_model, config.arch), history, stopped_by_request)
+
+
+def _fit_in_scope(prepared: PreparedRun, listeners: list[ProgressCallback],
+                  stop_event: threading.Event | None) -> tuple[dict[str, list[float]], bool]:
+    """``fit`` itself, within the run's device scope: the history, and whether a stop was asked for."""
+    import keras
+
+    from fer_core.training.callbacks.checkpoint import RunCheckpoint
+    from fer_core.training.callbacks.progress import KerasProgressBridge
+    from fer_core.training.callbacks.raw_weights import PaddedValidationScores, RawWeightsScore
+
+    run, config, state = prepared.run, prepared.config, prepared.state
+    training_model = _training_model_for(prepared)
+    state["_started"] = time.monotonic()
+    initial_epoch = int(state["epochs_done"])
+    history: dict[str, list[float]] = {k: list(v) for k, v in state.get("history", {}).items()}
+
+    x_train = prepared.train_data.images.astype(np.float32)[..., None]
+    validation = ValidationRows.padded(prepared.val_data.images.astype(np.float32)[..., None],
+                                       keras.utils.to_categorical(prepared.val_data.labels, NUM_CLASSES),
+                                       prepared.devices.count)
+    batches = math.ceil(len(x_train) / config.batch_size)
+    bridge = KerasProgressBridge(list(listeners), config.epochs, batches, history,
+                                 should_stop=stop_event.is_set if stop_event else None)
+    # with EMA, validation scores the averaged weights, then the raw ones; the best model is the higher
+    averaging = [keras.callbacks.SwapEMAWeights()] if config.ema else []
+    raw_score = [RawWeightsScore(validation, config.batch_size)] if config.ema else []
+    padded = [PaddedValidationScores(validation)] if validation.padding else []
+    keras_callbacks = [*padded, *averaging, *raw_score, bridge,
+                       RunCheckpoint(run, state, bridge, "val_accuracy", *averaging)]
+    if config.schedule == "plateau":
+        keras_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3))
+    else:
+        keras_callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_at(config, epoch)))
+    if config.early_stopping_patience:
+        keras_callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy",
+                                                             patience=config.early_stopping_patience))
+    if initial_epoch < config.epochs and not (stop_event and stop_event.is_set()):
+        try:
+            training_model.fit(
+                **training_input(x_train, prepared.targets, config, initial_epoch), epochs=config.epochs,
+                initial_epoch=initial_epoch, validation_data=(validation.x, validation.y),
+                validation_batch_size=config.batch_size,
+                class_weight=class_weights(prepared.train_data.labels, config.class_weighting),
+                callbacks=keras_callbacks, verbose=0,
+            )
+        except OSError as error:  # a checkpoint could not be written: disk full, folder gone or read-only
+            saved = (run.load() or {}).get("epochs_done", 0)
+            raise TrainingError(f"{run.run_dir}: cannot write the epoch checkpoint ({error.strerror or error}); "
+                                f"{saved} finished epochs are kept there; free space and continue with "
+                                "--resume") from None
+    return history, bridge.stopped_by_request or bool(stop_event and stop_event.is_set())
 
 
 def _training_model_for(prepared: PreparedRun):
@@ -249,6 +272,8 @@ def finalize(prepared: PreparedRun, fitted: FittedRun, listeners: list[ProgressC
     if config.ema:
         card["training"]["best_weights"] = state.get("best_weights", "averaged")  # or "raw"
     card["command"] = reproduce_command(config, prepared.data.source, out)
+    if prepared.devices.parallel:
+        card["training"]["devices"] = prepared.devices.describe()
     if config.init_from:
         card["initialised_from"] = lineage(config.init_from)
     if config.teacher:

@@ -4,6 +4,7 @@ import time
 
 import streamlit as st
 
+from fer_core.artifacts.shipped_recipe import CPU_DESCRIPTION, ShippedNetwork, ShippedRecipe, shipped_recipe
 from fer_core.errors import FerError
 from fer_core.nets.architectures import architecture, offered_architectures
 from fer_core.training.config import TrainConfig
@@ -98,43 +99,101 @@ def unfinished_runs_panel(data_path) -> None:
                     st.error(str(error))
 
 
+OWN_SETTINGS = "own"
+
+
+@st.cache_data
+def recipe_of(model_path: str) -> ShippedRecipe | None:
+    """How the ensemble at ``model_path`` was made, as its card records it (None when it does not)."""
+    try:
+        return shipped_recipe(model_path)
+    except FerError:
+        return None
+
+
+def shipped() -> ShippedRecipe | None:
+    """How the app's default model was made."""
+    return recipe_of(str(models_dir() / "default.keras"))
+
+
+def shipped_networks() -> tuple[ShippedNetwork, ...]:
+    recipe = shipped()
+    return recipe.networks if recipe else ()
+
+
+def preset_form(choice: str) -> TrainForm:
+    """The form's answers for a choice of the settings picker."""
+    if choice == OWN_SETTINGS:
+        return TrainForm()
+    index = int(choice)
+    return TrainForm.from_config(shipped_networks()[index].config, f"shipped_net_{index + 1}")
+
+
+def fill_form() -> None:
+    """The settings picker changed: the form takes the chosen settings."""
+    st.session_state.update(preset_form(st.session_state["train_preset"]).widget_values())
+
+
+def settings_picker() -> None:
+    """Own settings, or those of one of the shipped model's networks, with what training it costs."""
+    networks = shipped_networks()
+    count = len(networks)
+    labels = {OWN_SETTINGS: "My own settings",
+              **{str(i): f"Reproduce the shipped model: network {i + 1} of {count} ({architecture(n.config.arch).title})"
+                 for i, n in enumerate(networks)}}
+    choice = st.selectbox("Settings", list(labels), format_func=labels.get, key="train_preset", on_change=fill_form,
+                          help="The shipped model averages networks trained with these settings.")
+    for key, value in preset_form(OWN_SETTINGS).widget_values().items():
+        st.session_state.setdefault(key, value)
+    if choice == OWN_SETTINGS:
+        return
+    network = networks[int(choice)]
+    plain, bf16 = network.cpu_hours(False), network.cpu_hours(True)
+    cpu = (f"about {plain:.0f} hours on {CPU_DESCRIPTION} with bfloat16 off ({bf16:.0f} with it on: that CPU "
+           "has no AMX)" if plain and bf16 else "not measured on a CPU")
+    gpu = network.hardware.split("; ")[-1]
+    st.info(f"Network {int(choice) + 1} of the shipped model: {network.config.epochs} epochs of "
+            f"{architecture(network.config.arch).title}. It trained in {network.seconds / 60:.0f} minutes on "
+            f"{gpu}; the same run takes {cpu}. On a GPU machine, train it from the command line "
+            "(docs/training-on-a-gpu.md in the repository says how):", icon=":material/timer:")
+    st.code(f"KERAS_BACKEND=jax {network.train_command}", language="bash", wrap_lines=True)
+    st.caption(f"With all {count} networks trained, each gets a fixed input blur and the {count} are averaged "
+               "into one model, as the shipped one was:")
+    st.code("\n".join([*(n.blur_command for n in networks), shipped().ensemble_command]), language="bash",
+            wrap_lines=True)
+
+
 def training_form(path) -> None:
     """The settings form; on Start, the job is started on the dataset at ``path``."""
-    defaults = TrainForm()
     offered = offered_architectures()
     with st.form("train"):
         left, right = st.columns(2)
         arch = left.selectbox("Network", [a.name for a in offered], key="train_arch",
                               format_func=lambda name: architecture(name).title,
-                              index=[a.name for a in offered].index(defaults.arch),
                               help="\n\n".join(f"**{a.title}** (`{a.name}`): {a.description}" for a in offered))
-        epochs = left.number_input("Epochs (passes over the training faces)", 1, 500, defaults.epochs,
-                                   key="train_epochs",
+        epochs = left.number_input("Epochs (passes over the training faces)", 1, 500, key="train_epochs",
                                    help="More epochs learn more and take longer; the best epoch is the one kept.")
-        max_samples = left.number_input("Train on at most this many faces (0: all)", 0, 100_000,
-                                        defaults.max_train_samples, 1000, key="train_max_samples",
-                                        help="A few thousand faces give a quick first run.")
-        name = right.text_input("Save as", defaults.name, key="train_name",
+        max_samples = left.number_input("Train on at most this many faces (0: all)", 0, 100_000, step=1000,
+                                        key="train_max_samples", help="A few thousand faces give a quick first run.")
+        name = right.text_input("Save as", key="train_name",
                                 help="Letters, digits, - and _. The model is saved in models/ under this name.")
         replace = right.checkbox("Replace a model with this name (including the shipped one)", key="train_replace")
         owner = right.text_input("Your name (optional)", "", key="train_owner", placeholder="shown to other tabs")
         with st.expander("Advanced settings"):
             first, second = st.columns(2)
-            batch_size = first.select_slider("Batch size", [16, 32, 64, 128, 256], value=defaults.batch_size,
-                                             key="train_batch_size")
-            learning_rate = first.number_input("Learning rate", 1e-5, 1.0, defaults.learning_rate, format="%.4f",
-                                               key="train_learning_rate")
-            augment = first.toggle("Augmentation (flips, shifts, rotation, zoom)", value=defaults.augment,
-                                   key="train_augment")
+            batch_size = first.select_slider("Batch size", [16, 32, 64, 128, 256], key="train_batch_size")
+            learning_rate = first.number_input("Learning rate", 1e-5, 1.0, format="%.4f", key="train_learning_rate")
+            augment = first.toggle("Augmentation (flips, shifts, rotation, zoom)", key="train_augment")
             class_weighting = first.selectbox("Class weights", ["none", "sqrt", "balanced"], key="train_weights",
                                               help="Weigh rare expressions (disgust) up in the loss.")
-            label_smoothing = first.slider("Label smoothing", 0.0, 0.3, defaults.label_smoothing, 0.05,
-                                           key="train_smoothing")
-            weight_decay = second.number_input("Weight decay (AdamW)", 0.0, 0.5, defaults.weight_decay,
-                                               format="%.4f", key="train_weight_decay",
+            label_smoothing = first.slider("Label smoothing", 0.0, 0.3, step=0.05, key="train_smoothing")
+            seed = first.number_input("Random seed", 0, 2**31 - 1, key="train_seed",
+                                      help="The same seed and settings train the same network again.")
+            weight_decay = second.number_input("Weight decay (AdamW)", 0.0, 0.5, format="%.4f",
+                                               key="train_weight_decay",
                                                help="Keeps the weights small, against memorising the training faces.")
-            erasing = second.slider("Random erasing (probability a face loses a patch)", 0.0, 0.5, defaults.erasing,
-                                    0.05, key="train_erasing")
+            erasing = second.slider("Random erasing (probability a face loses a patch)", 0.0, 0.5, step=0.05,
+                                    key="train_erasing")
             mixing = second.selectbox("Mix pairs of faces and their labels", list(MIXING), key="train_mixing",
                                       help="MixUp blends two faces; CutMix pastes a patch of one into the "
                                            "other. The labels mix in the same proportion.")
@@ -145,13 +204,16 @@ def training_form(path) -> None:
                                 help=f"Polyak averaging, momentum {EMA_MOMENTUM} a step: validation scores the "
                                      "averaged weights and the last step's, and the model keeps whichever "
                                      "scored higher.")
+            mixed_precision = second.toggle("bfloat16 compute", key="train_bf16",
+                                            help="About twice as fast on GPUs and on CPUs with AMX, slower on "
+                                                 "other CPUs.")
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if not submitted:
         return
     form = TrainForm(arch=arch, epochs=epochs, max_train_samples=max_samples, name=name, batch_size=batch_size,
                      learning_rate=learning_rate, augment=augment, class_weighting=class_weighting,
                      label_smoothing=label_smoothing, weight_decay=weight_decay, erasing=erasing, mixing=mixing,
-                     single_resampling=single, ema=ema)
+                     single_resampling=single, ema=ema, mixed_precision=mixed_precision, seed=int(seed))
     try:
         form.check_name()
         manager.start(owner.strip() or "someone", form.to_config(), path, models_dir() / f"{form.name}.keras",
@@ -169,6 +231,7 @@ else:
     if data_path is None:
         st.markdown(NO_DATA_HELP)
     else:
+        settings_picker()
         training_form(data_path)
         unfinished_runs_panel(data_path)
 

@@ -26,3 +26,22 @@ def test_a_name_that_is_not_a_safe_file_name_is_refused(name):
     with pytest.raises(TrainingError, match="letters, digits"):
         TrainForm(name=name).check_name()
     TrainForm(name="my-model_2").check_name()
+
+
+def test_each_network_of_the_shipped_model_has_its_exact_settings_in_the_form():
+    from fer_core.artifacts.shipped_recipe import shipped_recipe
+
+    networks = shipped_recipe().networks
+    assert [n.config.arch for n in networks] == ["vgg_fer", "vgg_fer", "vgg_fer_s"]
+    for network in networks:
+        form = TrainForm.from_config(network.config, "again")
+        assert form.to_config() == network.config  # seed, bfloat16, EMA, MixUp and all
+
+
+def test_settings_the_form_cannot_express_are_refused_by_name():
+    from fer_core.training.config import TrainConfig
+
+    with pytest.raises(TrainingError, match="optimizer"):
+        TrainForm.from_config(TrainConfig(optimizer="sgd"), "x")
+    with pytest.raises(TrainingError, match="mixup"):
+        TrainForm.from_config(TrainConfig(mixup=0.5), "x")

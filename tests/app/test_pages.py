@@ -165,6 +165,24 @@ def test_train_page_runs_one_epoch_in_the_background_and_saves_the_model(app_env
     assert any("Saved app_trained.keras" in s.value for s in at.success)
 
 
+def test_train_page_fills_in_a_network_of_the_shipped_model_with_what_it_costs(app_env):
+    shutil.copy(REPO / "models" / "default.json", app_env / "default.json")  # the shipped model's card
+    at = page("train").run()
+    assert at.selectbox(key="train_preset").value == "own" and at.number_input(key="train_epochs").value == 10
+    at.selectbox(key="train_preset").select("1").run()  # network 2 of 3
+    assert not at.exception
+    assert at.selectbox(key="train_arch").value == "vgg_fer" and at.number_input(key="train_epochs").value == 155
+    assert at.number_input(key="train_seed").value == 44 and at.selectbox(key="train_mixing").value.startswith("MixUp")
+    assert at.toggle(key="train_bf16").value and at.toggle(key="train_ema").value and at.toggle(key="train_single").value
+    assert at.text_input(key="train_name").value == "shipped_net_2"
+    info = at.info[0].value
+    assert "155 epochs" in info and "10 minutes on 1x NVIDIA H200" in info and "hours on two cores" in info
+    assert "--seed 44" in at.code[0].value and "fer_core ensemble" in at.code[1].value
+    at.selectbox(key="train_preset").select("own").run()
+    assert at.selectbox(key="train_arch").value == "vgg_fer_s" and at.number_input(key="train_seed").value == 42
+    assert not at.info
+
+
 @pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it
 def test_train_page_continues_a_stopped_run_to_its_last_epoch(app_env, tiny_csv, tmp_path):
     import threading

@@ -4,11 +4,11 @@ import time
 
 import streamlit as st
 
-from fer_core.artifacts.shipped_recipe import CPU_DESCRIPTION, ShippedNetwork, ShippedRecipe, shipped_recipe
 from fer_core.errors import FerError
 from fer_core.nets.architectures import architecture, offered_architectures
 from fer_core.training.config import TrainConfig
 from fer_core.training.runs import unfinished_runs
+from fer_core.training.shipped_recipe import CPU_DESCRIPTION, ShippedNetwork, ShippedRecipe, shipped_recipe
 from ui.charts import learning_curves
 from ui.forms import EMA_MOMENTUM, MIXING, TrainForm
 from ui.resources import (

@@ -29,7 +29,7 @@ def test_a_name_that_is_not_a_safe_file_name_is_refused(name):
 
 
 def test_each_network_of_the_shipped_model_has_its_exact_settings_in_the_form():
-    from fer_core.artifacts.shipped_recipe import shipped_recipe
+    from fer_core.training.shipped_recipe import shipped_recipe
 
     networks = shipped_recipe().networks
     assert [n.config.arch for n in networks] == ["vgg_fer", "vgg_fer", "vgg_fer_s"]

@@ -1,4 +1,4 @@
-"""fer_core.artifacts.shipped_recipe: how the shipped model was made, read from its card."""
+"""fer_core.training.shipped_recipe: how the shipped model was made, read from its card."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fer_core.artifacts.shipped_recipe import CPU_FACES_PER_SECOND, shipped_recipe
 from fer_core.errors import ModelError
+from fer_core.training.shipped_recipe import CPU_FACES_PER_SECOND, shipped_recipe
 
 
 def test_the_shipped_card_records_each_network_with_its_time_and_commands():

@@ -31,6 +31,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from fer_core.data.composites import as_rgb, box_finds_face, free_spot, paste_face
 from fer_core.data.loading import load_dataset
 from fer_core.inference.detector import DETECTORS, DetectorConfig, FaceDetector
 
@@ -38,16 +39,6 @@ SIZE_BINS = ((40, 60), (60, 120), (120, 250), (250, 401))
 ROTATION_BINS = ((0, 10), (10, 20), (20, 31))
 NO_FACE_PHOTOS = ("chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry", "brick",
                   "grass", "gravel")
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """Any scikit-image sample as H x W x 3 uint8."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = (255 * (image - image.min()) / max(float(np.ptp(image)), 1e-9)).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    return np.ascontiguousarray(image[..., :3])
 
 
 def background(rng: np.random.Generator, textures: list[np.ndarray], size=(720, 1280)) -> np.ndarray:
@@ -62,29 +53,8 @@ def background(rng: np.random.Generator, textures: list[np.ndarray], size=(720, 
     return cv2.resize(np.clip(noise, 0, 255).astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def paste_face(canvas: np.ndarray, face: np.ndarray, centre: tuple[int, int], side: int, degrees: float) -> None:
-    """Blend a 48 x 48 face, upscaled to ``side`` and turned by ``degrees``, into ``canvas`` at ``centre``."""
-    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
-    reach = int(side * 0.75)
-    patch = cv2.copyMakeBorder(big, reach - side // 2, reach - side // 2, reach - side // 2, reach - side // 2,
-                               cv2.BORDER_REPLICATE)
-    size = patch.shape[0]
-    matrix = cv2.getRotationMatrix2D((size / 2, size / 2), degrees, 1.0)
-    patch = cv2.warpAffine(patch, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
-    mask = np.zeros((size, size), np.float32)
-    cv2.ellipse(mask, (size // 2, size // 2), (int(side * 0.52), int(side * 0.62)), -degrees, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, side * 0.04))[..., None]
-    x0, y0 = centre[0] - size // 2, centre[1] - size // 2
-    left, top = max(0, x0), max(0, y0)
-    right, bottom = min(canvas.shape[1], x0 + size), min(canvas.shape[0], y0 + size)
-    region = canvas[top:bottom, left:right].astype(np.float32)
-    cut = (slice(top - y0, bottom - y0), slice(left - x0, right - x0))
-    face_rgb = np.repeat(patch[cut][..., None], 3, axis=2).astype(np.float32)
-    canvas[top:bottom, left:right] = (mask[cut] * face_rgb + (1 - mask[cut]) * region).astype(np.uint8)
-
-
 def build_composites(faces: np.ndarray, count: int, seed: int) -> list[tuple[np.ndarray, list[dict]]]:
-    """``count`` photos with their faces' truth: centre, side and rotation."""
+    """``count`` photos with their faces' truth: centre, side, rotation and the face's index in ``faces``."""
     from skimage import data
 
     rng = np.random.default_rng(seed)
@@ -95,16 +65,13 @@ def build_composites(faces: np.ndarray, count: int, seed: int) -> list[tuple[np.
         truth: list[dict] = []
         for _ in range(int(rng.integers(2, 7))):
             side = int(np.exp(rng.uniform(np.log(40), np.log(400))))
-            for _attempt in range(30):  # faces do not overlap
-                centre = (int(rng.integers(side // 2, 1280 - side // 2)), int(rng.integers(side // 2, 720 - side // 2)))
-                if all(abs(centre[0] - t["centre"][0]) > (side + t["side"]) * 0.6 or
-                       abs(centre[1] - t["centre"][1]) > (side + t["side"]) * 0.6 for t in truth):
-                    break
-            else:
+            centre = free_spot(rng, side, truth, (720, 1280))  # faces do not overlap
+            if centre is None:
                 continue
             degrees = float(rng.uniform(-30, 30))
-            paste_face(canvas, faces[rng.integers(len(faces))], centre, side, degrees)
-            truth.append({"centre": centre, "side": side, "degrees": degrees})
+            index = int(rng.integers(len(faces)))
+            paste_face(canvas, faces[index], centre, side, degrees)
+            truth.append({"centre": centre, "side": side, "degrees": degrees, "face": index})
         gamma = float(rng.uniform(0.5, 1.8))
         canvas = (255 * (canvas / 255.0) ** gamma).astype(np.uint8)
         if rng.random() < 0.5:
@@ -115,13 +82,6 @@ def build_composites(faces: np.ndarray, count: int, seed: int) -> list[tuple[np.
     return photos
 
 
-def matches(box: tuple[int, int, int, int], face: dict) -> bool:
-    x, y, w, h = box
-    cx, cy, side = x + w / 2, y + h / 2, face["side"]
-    inside = abs(cx - face["centre"][0]) <= side / 2 and abs(cy - face["centre"][1]) <= side / 2
-    return inside and 0.4 <= max(w, h) / side <= 1.6
-
-
 def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.ndarray]) -> dict:
     found, alarms, seconds, level_errors = [], 0, [], []
     for photo, truth in composites:
@@ -130,7 +90,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         seconds.append(time.perf_counter() - started)
         used = set()
         for face in truth:
-            hit = next((i for i, f in enumerate(faces) if i not in used and matches(f.box, face)), None)
+            hit = next((i for i, f in enumerate(faces) if i not in used and box_finds_face(f.box, face)), None)
             if hit is not None:
                 used.add(hit)
                 level_errors.append(abs(faces[hit].level_angle + face["degrees"]))  # level angle undoes the turn
@@ -165,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="YuNet's score threshold (default: the app's)")
     parser.add_argument("--yunet-candidate", type=float, default=DetectorConfig().candidate_threshold,
                         help="weaker faces above this score get a second look (default: the app's; 0: none)")
+    parser.add_argument("--check-from", type=float, default=DetectorConfig().check_from,
+                        help="weaker faces from this score are kept when the face check is sure (default: the app's; "
+                             "0: no check)")
+    parser.add_argument("--check-accept", type=float, default=DetectorConfig().check_accept,
+                        help="the face check's probability that keeps a weak face (default: the app's)")
     parser.add_argument("--no-align", action="store_true", help="no roll network: level by YuNet's eye line")
     parser.add_argument("--yunet-max-side", type=int, default=DetectorConfig().max_side,
                         help="longest side of the copy YuNet sees (default: the app's; 0: 960)")
@@ -181,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = {"haar": DetectorConfig(kind="haar", align=not args.no_align),
                "yunet": DetectorConfig(kind="yunet", score_threshold=args.yunet_score, turns=tuple(args.yunet_turns),
                                        candidate_threshold=args.yunet_candidate, max_side=args.yunet_max_side,
+                                       check_from=args.check_from, check_accept=args.check_accept,
                                        align=not args.no_align)}
     results = {kind: measure(FaceDetector(configs[kind]), composites, no_face) for kind in DETECTORS[::-1]}
     if args.json:
@@ -188,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     total = sum(len(truth) for _, truth in composites)
     print(f"{args.photos} composite photos (1280x720) holding {total} faces; YuNet score threshold {args.yunet_score}, "
-          f"second look from {args.yunet_candidate or 'none'}, turned copies {tuple(args.yunet_turns) or 'none'}, "
+          f"second look from {args.yunet_candidate or 'none'}, face check from {args.check_from or 'none'} "
+          f"(accepting {args.check_accept}), turned copies {tuple(args.yunet_turns) or 'none'}, "
           f"faces turned upright by {'their eye line' if args.no_align else 'the roll network'}\n")
     print("| | " + " | ".join(results) + " |\n| --- | " + " | ".join("---:" for _ in results) + " |")
     rows = [(f"recall, faces {size}", lambda r, s=size: r["recall_by_size"][s]) for size in results["haar"]["recall_by_size"]]

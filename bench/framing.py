@@ -26,11 +26,11 @@ import json
 import os
 from dataclasses import replace
 
-import cv2
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from fer_core.data.composites import face_alone
 from fer_core.data.loading import load_dataset
 from fer_core.inference.crops import crop_detection
 from fer_core.inference.detector import DETECTORS, DetectorConfig
@@ -38,20 +38,6 @@ from fer_core.inference.predictor import Predictor, PredictorConfig
 
 SCALES = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.2)  # crop sides tried around the framing, relative to it
 MIN_TURNS = (0.0, 5.0, 8.0, 12.0)  # DetectorConfig.min_turn values tried
-
-
-def as_photo(face: np.ndarray, scale: int, pad_fraction: float, degrees: float = 0.0) -> tuple[np.ndarray, int]:
-    """A 48 x 48 face upscaled ``scale`` times, padded and turned by ``degrees`` about its centre;
-    returns the photo and the padding."""
-    side = face.shape[0] * scale
-    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
-    pad = int(side * pad_fraction)
-    photo = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    if degrees:
-        size = photo.shape[0]
-        turn = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), degrees, 1.0)
-        photo = cv2.warpAffine(photo, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return photo, pad
 
 
 def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale: int = 4,
@@ -63,7 +49,7 @@ def measure(predictor: Predictor, images: np.ndarray, labels: np.ndarray, scale:
     turns = np.random.default_rng(0).uniform(-max_turn, max_turn, len(images)) if max_turn else np.zeros(len(images))
     found, photos, detections, pad = [], [], [], 0
     for index, face in enumerate(images):
-        photo, pad = as_photo(face, scale, pad_fraction, float(turns[index]))
+        photo, pad = face_alone(face, scale, pad_fraction, float(turns[index]))
         detected = predictor.detector.find(photo)
         if detected:
             found.append(index)

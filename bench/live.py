@@ -45,13 +45,15 @@ def agreement_on_public_test(page, app_url: str, data_path, limit: int = 0, chun
     ``with_shipped_model``, the shipped ensemble's answers on the same photos too."""
     from fer_core.data.loading import load_dataset
     from fer_core.inference.engines import OnnxEngine
-    from fer_core.inference.predictor import Predictor
+    from fer_core.inference.predictor import Predictor, PredictorConfig
     from fer_core.labels import EMOTIONS
+    from fer_core.recipes.live import LIVE_DETECTOR
     from ui.live_harness import analyse_in_browser
 
     faces = load_dataset(data_path).subset("PublicTest")
     images, labels = (faces.images[:limit], faces.labels[:limit]) if limit else (faces.images, faces.labels)
-    server = Predictor(OnnxEngine(REPO / "static" / "live" / "models" / "expression.onnx"))
+    server = Predictor(OnnxEngine(REPO / "static" / "live" / "models" / "expression.onnx"),
+                       config=PredictorConfig(detector=LIVE_DETECTOR))
     shipped = Predictor.load() if with_shipped_model else None
     same = found = largest_probability_gap = 0.0
     correct = {"browser": 0, "server": 0, "shipped model": 0}

@@ -22,4 +22,5 @@ DEFAULT_MODEL_PATH = MODELS_DIR / "default.keras"
 YUNET_UPSTREAM_MODEL = MODELS_DIR / "detector" / "face_detection_yunet_2023mar.onnx"  # as OpenCV's model zoo ships it
 YUNET_MODEL = MODELS_DIR / "detector" / "face_detection_yunet_2023mar_free_size.onnx"  # the same, any input size
 ROLL_MODEL = MODELS_DIR / "detector" / "face_roll.onnx"  # how far each face is turned (recipes.roll)
+FACE_CHECK_MODEL = MODELS_DIR / "detector" / "face_check.onnx"  # whether a weak candidate is a face (recipes.face_check)
 LIVE_MODELS_DIR = PACKAGE_DIR.parent / "static" / "live" / "models"  # what the Live page runs (a source checkout)

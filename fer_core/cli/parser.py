@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from fer_core.cli import blur, calibrate, ensemble, evaluate, export, export_live, info, predict, train, train_roll
+from fer_core.cli import blur, calibrate, ensemble, evaluate, export, export_live, info, predict, train, train_face_check, train_roll
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "calibrate": calibrate, "export": export,
-            "export-live": export_live, "ensemble": ensemble, "blur": blur, "train-roll": train_roll, "info": info}
+            "export-live": export_live, "ensemble": ensemble, "blur": blur, "train-roll": train_roll,
+            "train-face-check": train_face_check, "info": info}
 
 
 def build_parser() -> argparse.ArgumentParser:

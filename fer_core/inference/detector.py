@@ -8,7 +8,9 @@ Two detectors (nothing is downloaded):
   It finds turned, small and partly covered faces that the cascade misses, and gives five
   landmarks per face. A face it is unsure of (a score between ``candidate_threshold`` and
   ``score_threshold``) gets a second look: turned upright and enlarged to ``verify_side`` pixels,
-  it is kept when YuNet then scores it ``verify_threshold`` or more.
+  it is kept when YuNet then scores it ``verify_threshold`` or more. A weaker face still (from
+  ``check_from``) is kept when the face check (``fer_core.inference.face_check``) is sure of it
+  and its second look scores it at least ``check_look``.
 - ``haar``: OpenCV's Haar cascade, the seed's choice, kept for comparison (``bench/detection.py``).
 
 Both run on a copy of the photo scaled down to at most ``max_side`` pixels and map the boxes
@@ -26,9 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_core.inference.face_check import FaceCheck
 from fer_core.inference.roll import RollNet, estimate_rolls
 from fer_core.inference.yunet import YuNet
-from fer_core.paths import ROLL_MODEL, YUNET_MODEL
+from fer_core.paths import FACE_CHECK_MODEL, ROLL_MODEL, YUNET_MODEL
 
 DETECTORS = ("yunet", "haar")
 
@@ -45,6 +48,12 @@ class DetectorConfig:
     candidate_threshold: float = 0.1  # a weaker face gets a second look, upright and enlarged (0: none; bench/detection.py)
     verify_side: int = 128  # the face's side in pixels in that second look
     verify_threshold: float = 0.8  # the score a second look must reach (0.7 let a heavy-JPEG sleeve through)
+    check_from: float = 0.02  # a weaker face still is kept when the face check is sure of it (0: no check)
+    check_accept: float = 0.98  # the face check's probability that keeps it (bench/detection.py: 0.95 doubled
+    #                             the false alarms, 0.99 found fewer with as many)
+    check_look: float = 0.3  # ... and when its second look scores it this much (0: no look)
+    check_limit: int = 64  # weak faces looked at in one photo, the best scored first
+    face_check_model: str = str(FACE_CHECK_MODEL)
     nms_threshold: float = 0.3  # overlap above which the weaker of two boxes is dropped
     turns: tuple[float, ...] = ()  # also look in copies turned by these degrees (faces tilted that way)
     # Haar cascade
@@ -83,6 +92,21 @@ class DetectorConfig:
 # is 1.04x its box (median; 10-90%: 0.80-1.31), its centre 0.013 lower; crops at 0.95x / 1.00x /
 # 1.05x scored 69.67% / 70.17% / 70.02% (73.36% on the dataset's own crops): noise-sized, so 1.00x.
 FER_FRAMING = {"haar": (1.0, 0.0), "yunet": (1.0, 0.0)}
+
+
+LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not
+
+
+def covered(box: tuple[float, float, float, float], faces: list["Detection"], overlap: float = 0.3) -> bool:
+    """Whether ``box`` (x, y, w, h) shares more than ``overlap`` of the smaller box's area with one
+    of the ``faces``: a box on part of a face, or around it, is that face again."""
+    x, y, w, h = box
+    for face in faces:
+        fx, fy, fw, fh = face.box
+        shared = max(0.0, min(x + w, fx + fw) - max(x, fx)) * max(0.0, min(y + h, fy + fh) - max(y, fy))
+        if shared > overlap * min(w * h, fw * fh):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -125,6 +149,7 @@ class FaceDetector:
         if self._yunet_model is None:
             self._idle.put(first)
         self._roll_net = RollNet(config.roll_model) if config.align else None
+        self._face_check = FaceCheck(config.face_check_model) if config.kind == "yunet" and config.check_from else None
 
     def _load(self):
         if self.config.kind == "haar":
@@ -133,8 +158,10 @@ class FaceDetector:
             if cascade.empty():
                 raise RuntimeError(f"OpenCV's cascade {path} is missing; install opencv-python-headless 4.x")
             return cascade
-        lowest = self.config.candidate_threshold or self.config.score_threshold
-        return YuNet(self.config.yunet_model, min(lowest, self.config.score_threshold), self.config.nms_threshold)
+        config = self.config
+        lowest = min(config.candidate_threshold or config.score_threshold, config.check_from or config.score_threshold,
+                     config.score_threshold)
+        return YuNet(config.yunet_model, lowest, config.nms_threshold)
 
     def detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Boxes (x, y, w, h) of the faces, largest first."""
@@ -179,25 +206,54 @@ class FaceDetector:
         return [Detection(tuple(int(v) for v in box)) for box in (found if len(found) else [])]
 
     def _yunet(self, yunet, small: np.ndarray, gray: np.ndarray) -> list[Detection]:
-        """YuNet's faces: the sure ones, the unsure ones a second look confirms, and those found in
-        the turned copies, with the duplicates suppressed."""
+        """YuNet's faces: the sure ones, the unsure ones a second look confirms, the weak ones the
+        face check is sure of, and those found in the turned copies, with the duplicates suppressed."""
         bgr = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR) if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
-        threshold = self.config.score_threshold
-        faces = self._yunet_pass(yunet, bgr)
-        unsure = [face for face in faces if face.score < threshold]
-        faces = [face for face in faces if face.score >= threshold]
+        config = self.config
+        raised = self._yunet_pass(yunet, bgr)
+        faces = [face for face in raised if face.score >= config.score_threshold]
+        unsure = [face for face in raised if config.candidate_threshold and
+                  config.candidate_threshold <= face.score < config.score_threshold]
         if unsure:
             rolls = estimate_rolls(self._roll_net, gray, [face.box for face in unsure]) if self._roll_net else \
                 [face.eye_angle for face in unsure]
             looks = (self._second_look(yunet, bgr, face, roll) for face, roll in zip(unsure, rolls))
-            faces += [face for face in looks if face is not None and face.score >= self.config.verify_threshold]
-        for degrees in self.config.turns:
-            faces += [face for face in self._yunet_turned(yunet, bgr, degrees) if face.score >= threshold]
-        if not (unsure or self.config.turns) or len(faces) < 2:
+            faces += [face for face in looks if face is not None and face.score >= config.verify_threshold]
+        checked = self._checked(yunet, bgr, gray, [face for face in raised if face.score < config.score_threshold],
+                                faces) if self._face_check is not None else []
+        faces += checked
+        for degrees in config.turns:
+            faces += [face for face in self._yunet_turned(yunet, bgr, degrees) if face.score >= config.score_threshold]
+        if not (unsure or checked or config.turns) or len(faces) < 2:  # YuNet's own suppression stands
             return faces
-        keep = cv2.dnn.NMSBoxes([list(map(float, f.box)) for f in faces], [f.score for f in faces],
-                                threshold, self.config.nms_threshold)
+        keep = cv2.dnn.NMSBoxes([list(map(float, f.box)) for f in faces], [f.score for f in faces], 0.0,
+                                config.nms_threshold)
         return [faces[int(i)] for i in np.array(keep).reshape(-1)]
+
+    def _checked(self, yunet, bgr: np.ndarray, gray: np.ndarray, weak: list[Detection],
+                 kept: list[Detection]) -> list[Detection]:
+        """The weak faces (best first) the face check is sure of and a second look confirms, each
+        clear of the faces kept before it and of any larger, better-scored candidate the check
+        finds likely (a part of a face is no face of its own): ``check_limit`` of them at most."""
+        config = self.config
+        kept = list(kept)
+        weak = [face for face in weak if face.score >= config.check_from and not covered(face.box, kept)]
+        weak = weak[:config.check_limit]
+        accepted = []
+        probabilities = self._face_check.probabilities(gray, [face.box for face in weak])
+        for index, (face, probability) in enumerate(zip(weak, probabilities)):
+            area = face.box[2] * face.box[3]
+            larger = [other for other, p in zip(weak[:index], probabilities[:index])
+                      if p >= LIKELY_FACE and other.box[2] * other.box[3] > area]
+            if probability >= config.check_accept and not covered(face.box, kept) and not covered(face.box, larger):
+                if config.check_look:
+                    roll = estimate_rolls(self._roll_net, gray, [face.box])[0] if self._roll_net else face.eye_angle
+                    look = self._second_look(yunet, bgr, face, roll)
+                    if look is None or look.score < config.check_look:
+                        continue
+                kept.append(face)
+                accepted.append(face)
+        return accepted
 
     def _second_look(self, yunet, bgr: np.ndarray, face: Detection, roll: float) -> Detection | None:
         """``face`` looked at again, turned upright by ``roll`` and enlarged to ``verify_side``

@@ -10,11 +10,10 @@ PublicTest faces (``face_roll.json``; docs/experiments.md), so ``LOOKS`` is 1. T
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
-from fer_core.errors import ModelError
+from fer_core.inference.small_nets import SmallNet
 from fer_core.inference.warp import aligned_square
 from fer_core.nets.roll_net import ROLL_DISC, ROLL_UNIT
 from fer_core.paths import ROLL_MODEL
@@ -23,31 +22,12 @@ MAX_ROLL = 45.0  # the network was trained on turns up to this; its answers are 
 LOOKS = 1  # looks the estimate takes (each after turning the disc back by the answer so far)
 
 
-class RollNet:
+class RollNet(SmallNet):
     """The roll network's ONNX file under ONNX Runtime: N x 48 x 48 x 1 discs -> N x 1 turns (in
     ``ROLL_UNIT`` degrees). Safe to call from several threads at once."""
 
     def __init__(self, path: str | os.PathLike = ROLL_MODEL):
-        import onnxruntime
-
-        path = Path(path)
-        if not path.is_file():
-            raise ModelError(f"{path}: the face roll model is missing; restore it from the repository")
-        options = onnxruntime.SessionOptions()
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the detector's session
-        try:
-            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            inputs = self._session.get_inputs()
-            if len(inputs) != 1 or list(inputs[0].shape[1:]) != [48, 48, 1]:
-                raise ValueError("not the roll network's input")
-        except Exception:  # onnxruntime raises its own types
-            raise ModelError(f"{path}: not the face roll ONNX model (damaged?); restore it from the repository") from None
-        self._input = inputs[0].name
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == 0:
-            return np.zeros((0, 1), np.float32)
-        return self._session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+        super().__init__(path, "face roll")
 
 
 def roll_disc(gray: np.ndarray, box, angle: float) -> np.ndarray:

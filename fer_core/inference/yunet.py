@@ -50,16 +50,13 @@ class YuNet:
     Runtime runs a session's calls concurrently, and ``detect`` keeps no state)."""
 
     def __init__(self, path: str | Path, score_threshold: float, nms_threshold: float, top_k: int = 5000):
-        import onnxruntime
+        from fer_core.inference.small_nets import cpu_session
 
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"{path}: the YuNet face detector model is missing; restore it from the repository")
-        options = onnxruntime.SessionOptions()
-        # no busy-waiting between calls: spinning threads would take the cores from the classifier
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._session = cpu_session(str(path))
             if [o.name for o in self._session.get_outputs()][:1] != ["cls_8"]:
                 raise ValueError("not YuNet's outputs")
         except Exception:  # onnxruntime raises its own types
@@ -71,7 +68,7 @@ class YuNet:
             except ImportError:
                 raise ModelError(f"{path}: this YuNet file has a fixed input size; use the shipped "
                                  f"{YUNET_FREE_SIZE_FILE} or install onnx to free it") from None
-            self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            self._session = cpu_session(model)
         self._outputs = [output.name for output in self._session.get_outputs()]
         self.score_threshold, self.nms_threshold, self.top_k = score_threshold, nms_threshold, top_k
 

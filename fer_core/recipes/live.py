@@ -44,6 +44,11 @@ ROLL_FILE = "face_roll.onnx"
 MANIFEST_FILE = "live.json"
 
 
+# The server's detector without the face check: the browser does not run it (a textured frame
+# raises a hundred weak candidates, too many to check thirty times a second).
+LIVE_DETECTOR = DetectorConfig(check_from=0.0)
+
+
 @dataclass(frozen=True)
 class LiveExportConfig:
     """Which network the browser runs and where it is measured."""
@@ -52,7 +57,7 @@ class LiveExportConfig:
     split: str = "PublicTest"  # the faces the export is measured on
     samples: int = 64  # random faces the Keras / ONNX parity check compares
     seed: int = 0
-    detector: DetectorConfig = DetectorConfig()  # thresholds and framing the browser must share
+    detector: DetectorConfig = LIVE_DETECTOR  # thresholds and framing the browser must share
 
 
 def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: Dataset,
@@ -65,6 +70,8 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
         raise ModelError("the Live page runs YuNet; the Haar cascade has no ONNX model")
     if config.detector.turns:
         raise ModelError("the Live page does not look in turned copies of the frame; export without turns")
+    if config.detector.check_from:
+        raise ModelError("the Live page has no face check; export with check_from=0 (LIVE_DETECTOR)")
     faces = data.subset(config.split)  # fails on a wrong split before converting anything
     model_path, out_dir = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)

@@ -166,12 +166,7 @@ def train_roll_net(data: Dataset, out_dir: str | os.PathLike, config: RollTraini
         def on_epoch_begin(self, epoch, logs=None):
             batches.epoch = epoch
 
-    backup = out_dir / ".face_roll_backup"  # an interrupted run of the same settings resumes from it
-    settings = json.dumps(asdict(config), sort_keys=True)
-    if (backup / "settings.json").is_file() and (backup / "settings.json").read_text() != settings:
-        shutil.rmtree(backup)  # left by a run with other settings: start afresh
-    backup.mkdir(exist_ok=True)
-    (backup / "settings.json").write_text(settings)
+    backup = backup_folder(out_dir / ".face_roll_backup", config)
     model.fit(batches, epochs=config.epochs, verbose=0,
               callbacks=[keras.callbacks.BackupAndRestore(str(backup)), DrawEpoch(), Report()])
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
@@ -226,6 +221,17 @@ def turned_faces_dataset(faces: np.ndarray, config: RollTrainingConfig):
             return turned_batch(faces[chosen], random_turns(len(chosen), rng, config.max_degrees))
 
     return TurnedFaces()
+
+
+def backup_folder(backup: Path, config) -> Path:
+    """``backup``, ready for ``keras.callbacks.BackupAndRestore``: an interrupted run with the same
+    settings (a dataclass) resumes from it; one left by other settings is cleared first."""
+    settings = json.dumps(asdict(config), sort_keys=True)
+    if (backup / "settings.json").is_file() and (backup / "settings.json").read_text() != settings:
+        shutil.rmtree(backup)
+    backup.mkdir(exist_ok=True)
+    (backup / "settings.json").write_text(settings)
+    return backup
 
 
 def without_optimizer(model):

@@ -53,9 +53,11 @@ def server_predictor():
     from conftest import REPO
 
     from fer_core.inference.engines import OnnxEngine
-    from fer_core.inference.predictor import Predictor
+    from fer_core.inference.predictor import Predictor, PredictorConfig
+    from fer_core.recipes.live import LIVE_DETECTOR
 
-    return Predictor(OnnxEngine(REPO / "static" / "live" / "models" / "expression.onnx"))
+    return Predictor(OnnxEngine(REPO / "static" / "live" / "models" / "expression.onnx"),
+                     config=PredictorConfig(detector=LIVE_DETECTOR))
 
 
 def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_url, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ from fer_core.inference.roll import LOOKS
 from fer_core.recipes.live import (
     DETECTOR_FILE,
     EXPRESSION_FILE,
+    LIVE_DETECTOR,
     MANIFEST_FILE,
     ROLL_FILE,
     LiveExportConfig,
@@ -88,7 +90,7 @@ def test_export_live_refuses_a_member_the_model_does_not_have_and_writes_nothing
 
 
 def test_export_live_says_which_detector_file_is_missing(tiny_model_path, tmp_path):
-    config = LiveExportConfig(detector=DetectorConfig(yunet_model=str(tmp_path / "gone.onnx")))
+    config = LiveExportConfig(detector=replace(LIVE_DETECTOR, yunet_model=str(tmp_path / "gone.onnx")))
     with pytest.raises(ModelError, match="gone.onnx: the YuNet face detector model is missing"):
         export_live(tiny_model_path, tmp_path / "live", _dataset(), config)
     assert not (tmp_path / "live" / MANIFEST_FILE).exists()
@@ -98,6 +100,13 @@ def test_export_live_refuses_turned_copies_the_browser_does_not_take(tiny_model_
     config = LiveExportConfig(detector=DetectorConfig(turns=(20.0, -20.0)))
     with pytest.raises(ModelError, match="does not look in turned copies"):
         export_live(tiny_model_path, tmp_path / "live", _dataset(), config)
+    assert not (tmp_path / "live").exists()
+
+
+def test_export_live_refuses_the_face_check_the_browser_does_not_run(tiny_model_path, tmp_path):
+    assert LiveExportConfig().detector == replace(DetectorConfig(), check_from=0.0)  # the server's, less the check
+    with pytest.raises(ModelError, match="the Live page has no face check"):
+        export_live(tiny_model_path, tmp_path / "live", _dataset(), LiveExportConfig(detector=DetectorConfig()))
     assert not (tmp_path / "live").exists()
 
 

@@ -214,13 +214,14 @@ class FaceDetector:
         faces = [face for face in raised if face.score >= config.score_threshold]
         unsure = [face for face in raised if config.candidate_threshold and
                   config.candidate_threshold <= face.score < config.score_threshold]
+        looks: dict[int, Detection | None] = {}  # each unsure face's second look, by the face's id
         if unsure:
             rolls = estimate_rolls(self._roll_net, gray, [face.box for face in unsure]) if self._roll_net else \
                 [face.eye_angle for face in unsure]
-            looks = (self._second_look(yunet, bgr, face, roll) for face, roll in zip(unsure, rolls))
-            faces += [face for face in looks if face is not None and face.score >= config.verify_threshold]
+            looks = {id(face): self._second_look(yunet, bgr, face, roll) for face, roll in zip(unsure, rolls)}
+            faces += [face for face in looks.values() if face is not None and face.score >= config.verify_threshold]
         checked = self._checked(yunet, bgr, gray, [face for face in raised if face.score < config.score_threshold],
-                                faces) if self._face_check is not None else []
+                                faces, looks) if self._face_check is not None else []
         faces += checked
         for degrees in config.turns:
             faces += [face for face in self._yunet_turned(yunet, bgr, degrees) if face.score >= config.score_threshold]
@@ -230,11 +231,12 @@ class FaceDetector:
                                 config.nms_threshold)
         return [faces[int(i)] for i in np.array(keep).reshape(-1)]
 
-    def _checked(self, yunet, bgr: np.ndarray, gray: np.ndarray, weak: list[Detection],
-                 kept: list[Detection]) -> list[Detection]:
+    def _checked(self, yunet, bgr: np.ndarray, gray: np.ndarray, weak: list[Detection], kept: list[Detection],
+                 looks: dict[int, Detection | None]) -> list[Detection]:
         """The weak faces (best first) the face check is sure of and a second look confirms, each
         clear of the faces kept before it and of any larger, better-scored candidate the check
-        finds likely (a part of a face is no face of its own): ``check_limit`` of them at most."""
+        finds likely (a part of a face is no face of its own): ``check_limit`` of them at most.
+        ``looks`` holds the second looks already taken (by ``id`` of the face in ``weak``)."""
         config = self.config
         kept = list(kept)
         weak = [face for face in weak if face.score >= config.check_from and not covered(face.box, kept)]
@@ -247,8 +249,9 @@ class FaceDetector:
                       if p >= LIKELY_FACE and other.box[2] * other.box[3] > area]
             if probability >= config.check_accept and not covered(face.box, kept) and not covered(face.box, larger):
                 if config.check_look:
-                    roll = estimate_rolls(self._roll_net, gray, [face.box])[0] if self._roll_net else face.eye_angle
-                    look = self._second_look(yunet, bgr, face, roll)
+                    look = looks[id(face)] if id(face) in looks else self._second_look(
+                        yunet, bgr, face, estimate_rolls(self._roll_net, gray, [face.box])[0] if self._roll_net
+                        else face.eye_angle)
                     if look is None or look.score < config.check_look:
                         continue
                 kept.append(face)

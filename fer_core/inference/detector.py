@@ -94,6 +94,17 @@ class DetectorConfig:
 FER_FRAMING = {"haar": (1.0, 0.0), "yunet": (1.0, 0.0)}
 
 
+def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The copy of ``image`` a detector looks at (at most ``max_side`` pixels, area-averaged) and
+    its scale against the photo."""
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale == 1.0:
+        return image, scale
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                      interpolation=cv2.INTER_AREA), scale
+
+
 LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not
 
 
@@ -169,10 +180,7 @@ class FaceDetector:
 
     def find(self, image: np.ndarray) -> list[Detection]:
         """Every face in a grayscale (H x W) or RGB (H x W x 3) uint8 photo, largest first."""
-        height, width = image.shape[:2]
-        scale = min(1.0, self.config.detect_max_side / max(height, width))
-        small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                           interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+        small, scale = detector_view(image, self.config.detect_max_side)
         gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         if self._yunet_model is not None:
             found = self._yunet(self._yunet_model, small, gray)

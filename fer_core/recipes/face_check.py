@@ -42,7 +42,7 @@ from fer_core.artifacts.exports import file_sha256
 from fer_core.data.composites import as_rgb, box_finds_face, face_alone, free_spot, paste_face
 from fer_core.data.dataset import Dataset
 from fer_core.errors import ModelError
-from fer_core.inference.detector import DetectorConfig
+from fer_core.inference.detector import DetectorConfig, detector_view
 from fer_core.inference.face_check import check_square
 
 FACE_CHECK_FILES = ("face_check.keras", "face_check.onnx", "face_check.json")
@@ -124,10 +124,7 @@ def scene_with_faces(rng: np.random.Generator, faces: np.ndarray,
 def candidates(yunet, photo: np.ndarray, truth: list[dict], max_side: int) -> tuple[list[np.ndarray], list[bool]]:
     """The squares of every box YuNet raises in ``photo`` (seen at most ``max_side`` px, as the
     detector sees it), and whether each finds one of the ``truth`` faces."""
-    height, width = photo.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    if scale < 1.0:
-        photo = cv2.resize(photo, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    photo, scale = detector_view(photo, max_side)
     bgr = photo if photo.ndim == 3 else cv2.cvtColor(photo, cv2.COLOR_GRAY2BGR)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     squares, faces = [], []

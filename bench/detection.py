@@ -1,6 +1,6 @@
 """How many faces does each detector find on hard photos, and how often does it see one that is not there?
 
-    python -m bench.detection --data ../shared/data/fer2013.csv.gz [--photos 60] [--json]
+    python -m bench.detection --data ../shared/data/fer2013.csv.gz [--photos 60] [--real-photos FOLDER] [--json]
 
 Builds its own photos from data it has:
 
@@ -8,7 +8,9 @@ Builds its own photos from data it has:
   the photo's plane, blended in with a soft oval mask, 2-6 to a photo, on textures and colour
   noise, then a random gamma (dark and bright), blur and JPEG quality;
 - photos without any face: scikit-image's chelsea, coffee, rocket, coins, hubble_deep_field,
-  immunohistochemistry, brick, grass and gravel.
+  immunohistochemistry, brick, grass and gravel; and, given ``--real-photos``, the photos of those
+  files or folders (real photos without a face), each seen upright and turned by
+  ``REAL_PHOTO_TURNS``.
 
 A detection finds a face when its centre lies inside the face's square and its side is 0.4-1.6
 times the square's; every other detection on a composite, and every detection on a photo without
@@ -33,10 +35,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from fer_core.data.composites import as_rgb, box_finds_face, free_spot, paste_face
 from fer_core.data.loading import load_dataset
+from fer_core.data.photo_folders import photo_files, read_photos
 from fer_core.inference.detector import DETECTORS, DetectorConfig, FaceDetector
 
 SIZE_BINS = ((40, 60), (60, 120), (120, 250), (250, 401))
 ROTATION_BINS = ((0, 10), (10, 20), (20, 31))
+REAL_PHOTO_MAX_SIDE = 1920  # --real-photos are shrunk to this longest side (the detector sees at most 960)
+REAL_PHOTO_TURNS = (0.0, -30.0, -15.0, 15.0, 30.0)  # degrees each of the --real-photos is seen turned by
 NO_FACE_PHOTOS = ("chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry", "brick",
                   "grass", "gravel")
 
@@ -82,7 +87,20 @@ def build_composites(faces: np.ndarray, count: int, seed: int) -> list[tuple[np.
     return photos
 
 
-def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.ndarray]) -> dict:
+def turned_views(photos: dict[str, np.ndarray], turns=REAL_PHOTO_TURNS) -> dict[str, np.ndarray]:
+    """Each photo turned by each of ``turns`` degrees about its centre (edges mirrored), by name."""
+    views = {}
+    for name, photo in photos.items():
+        height, width = photo.shape[:2]
+        for degrees in turns:
+            matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+            views[f"{name} {degrees:+g}"] = photo if degrees == 0 else \
+                cv2.warpAffine(photo, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+    return views
+
+
+def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.ndarray],
+            real_photos: dict[str, np.ndarray] | None = None) -> dict:
     found, alarms, seconds, level_errors = [], 0, [], []
     for photo, truth in composites:
         started = time.perf_counter()
@@ -102,6 +120,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         return {"faces": int(mask.sum()), "recall": float(hits[mask].mean()) if mask.any() else None}
 
     no_face = {name: len(detector.detect(photo)) for name, photo in no_face_photos.items()}
+    real = {name: len(detector.detect(photo)) for name, photo in (real_photos or {}).items()}
     return {
         "recall_by_size": {f"{low}-{high - 1} px": recall((sides >= low) & (sides < high)) for low, high in SIZE_BINS},
         "recall_by_rotation": {f"{low}-{high - 1} deg": recall((turns >= low) & (turns < high))
@@ -109,6 +128,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         "recall_60px_and_more": recall(sides >= 60),
         "false_alarms_per_composite": alarms / len(composites),
         "detections_on_photos_without_a_face": no_face,
+        "detections_on_real_photos_without_a_face": real,
         "level_angle_error_degrees": {"median": float(np.median(level_errors)),
                                       "p90": float(np.percentile(level_errors, 90))} if level_errors else None,
         "ms_per_1280x720_photo": {"median": 1000 * statistics.median(seconds),
@@ -130,11 +150,16 @@ def main(argv: list[str] | None = None) -> int:
                              "0: no check)")
     parser.add_argument("--check-accept", type=float, default=DetectorConfig().check_accept,
                         help="the face check's probability that keeps a weak face (default: the app's)")
+    parser.add_argument("--check-look", type=float, default=DetectorConfig().check_look,
+                        help="... and when its second look scores it this much (default: the app's; 0: no look)")
     parser.add_argument("--no-align", action="store_true", help="no roll network: level by YuNet's eye line")
     parser.add_argument("--yunet-max-side", type=int, default=DetectorConfig().max_side,
                         help="longest side of the copy YuNet sees (default: the app's; 0: 960)")
     parser.add_argument("--yunet-turns", type=float, nargs="*", default=list(DetectorConfig().turns),
                         help="YuNet also looks in copies turned by these degrees (default: the app's)")
+    parser.add_argument("--real-photos", nargs="+", default=[], metavar="PHOTOS",
+                        help="real photos without any face (files, or folders searched for photos), each also "
+                             f"seen turned by {', '.join(f'{t:g}' for t in REAL_PHOTO_TURNS[1:])} degrees")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -143,12 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     faces = load_dataset(args.data).subset("PublicTest").images
     composites = build_composites(faces, args.photos, args.seed)
     no_face = {name: as_rgb(getattr(data, name)()) for name in NO_FACE_PHOTOS}
+    files = photo_files(tuple(args.real_photos))
+    real = turned_views(dict(zip((path.name for path in files), read_photos(files, REAL_PHOTO_MAX_SIDE))))
     configs = {"haar": DetectorConfig(kind="haar", align=not args.no_align),
                "yunet": DetectorConfig(kind="yunet", score_threshold=args.yunet_score, turns=tuple(args.yunet_turns),
                                        candidate_threshold=args.yunet_candidate, max_side=args.yunet_max_side,
                                        check_from=args.check_from, check_accept=args.check_accept,
+                                       check_look=args.check_look,
                                        align=not args.no_align)}
-    results = {kind: measure(FaceDetector(configs[kind]), composites, no_face) for kind in DETECTORS[::-1]}
+    results = {kind: measure(FaceDetector(configs[kind]), composites, no_face, real) for kind in DETECTORS[::-1]}
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -171,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         str(sum(r["detections_on_photos_without_a_face"].values())) +
         "".join(f" ({k} {v})" for k, v in r["detections_on_photos_without_a_face"].items() if v)
         for r in results.values()) + " |")
+    if real:
+        print(f"| detections on the real photos without a face ({len(files)} photos, {len(real)} views) | " + " | ".join(
+            str(sum(r["detections_on_real_photos_without_a_face"].values())) +
+            "".join(f" ({k} {v})" for k, v in r["detections_on_real_photos_without_a_face"].items() if v)
+            for r in results.values()) + " |")
     print("| level angle's error on the found faces, median (p90) | " + " | ".join(
         f"{r['level_angle_error_degrees']['median']:.1f} deg ({r['level_angle_error_degrees']['p90']:.1f})"
         if r["level_angle_error_degrees"] else "-" for r in results.values()) + " |")

@@ -20,6 +20,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--faces-alone", type=int, default=defaults.faces_alone, help="default: %(default)s")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    parser.add_argument("--negatives-from", nargs="+", default=list(defaults.negatives_from), metavar="PHOTOS",
+                        help="photos without any face (files, or folders searched for photos) that "
+                             f"{round(defaults.real_share * 100)}%% of the scenes are cut from, so the check learns what real "
+                             "photos hold (default: none)")
     parser.add_argument("--out", default=str(FACE_CHECK_MODEL.parent),
                         help="the folder for the three files (default: the shipped models/detector; an interrupted "
                              "run resumes there)")
@@ -29,7 +33,7 @@ def run(args) -> int:
     from fer_core.recipes.face_check import FACE_CHECK_FILES, FaceCheckTrainingConfig, train_face_check
 
     config = FaceCheckTrainingConfig(scenes=args.scenes, faces_alone=args.faces_alone, epochs=args.epochs,
-                                     seed=args.seed)
+                                     seed=args.seed, negatives_from=tuple(args.negatives_from))
     card = train_face_check(load_data(args), args.out, config, on_progress=lambda line: print(line, flush=True))
     measured = card["held-out candidates"][f"{config.accept:g}"]
     print(f"wrote {', '.join(FACE_CHECK_FILES)} in {args.out}: at {config.accept:g} it accepts "

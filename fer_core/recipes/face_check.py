@@ -4,9 +4,10 @@ FER2013's training faces.
 A face YuNet scores low is often a face all the same, and so is much that is not. To learn which
 is which, the recipe makes photos whose faces it knows:
 
-- scenes: 1280 x 720 backgrounds (scikit-image's sample photos, tiled, and multi-scale noise)
-  with 0-6 Training faces pasted in at 40-400 px, turned by up to 35 degrees, then a random gamma,
-  blur and JPEG quality;
+- scenes: 1280 x 720 backgrounds (scikit-image's sample photos, tiled, multi-scale noise and,
+  given ``negatives_from``, real photos without a face, cut at random scales) with 0-6 Training
+  faces pasted in at 40-400 px, turned by up to 35 degrees, then a random gamma, blur and JPEG
+  quality;
 - Training faces alone, upscaled 4x and padded (``composites.face_alone``), half of them turned.
 
 YuNet looks at each photo as the detector does (a copy at most 960 px) with a low score threshold,
@@ -41,6 +42,7 @@ from fer_core.artifacts.cards import command_line, write_json_atomically
 from fer_core.artifacts.exports import file_sha256
 from fer_core.data.composites import as_rgb, box_finds_face, face_alone, free_spot, paste_face
 from fer_core.data.dataset import Dataset
+from fer_core.data.photo_folders import photo_files, read_photos
 from fer_core.errors import ModelError
 from fer_core.inference.detector import DetectorConfig, detector_view
 from fer_core.inference.face_check import check_square
@@ -51,6 +53,7 @@ PARITY = 1e-4  # largest allowed |Keras - ONNX| difference of a probability
 SCENES = ("clock", "logo", "text", "page", "moon", "retina", "shepp_logan_phantom", "cell", "horse",
           "microaneurysms", "checkerboard", "colorwheel", "binary_blobs")
 SCENE_SIZE = (720, 1280)
+PHOTO_MAX_SIDE = 2560  # real photos are shrunk to this longest side when read (scenes are 1280 wide)
 MEASURED_AT = (0.5, 0.9, 0.95, 0.99)  # thresholds the card measures the held-out candidates at, beside the detector's
 
 
@@ -70,6 +73,8 @@ class FaceCheckTrainingConfig:
     accept: float = DetectorConfig().check_accept  # the detector's threshold, measured on the held-out ones
     train_split: str = "Training"
     seed: int = 0
+    negatives_from: tuple[str, ...] = ()  # photos without a face (files or folders) the scenes are also cut from
+    real_share: float = 0.5  # the scenes on such a photo, when there are any
 
 
 def scene_backgrounds() -> list[np.ndarray]:
@@ -83,10 +88,26 @@ def scene_backgrounds() -> list[np.ndarray]:
     return backgrounds + [as_rgb(view) for view in samples.stereo_motorcycle()[:2]]
 
 
-def scene(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> np.ndarray:
-    """A 1280 x 720 RGB background with no face: a sample photo tiled at a random scale and tint,
-    or noise summed over three scales."""
+def real_scene(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
+    """A 1280 x 720 cut of a real photo: scaled to cover the scene 1-3 times over, cut at a random
+    place, mirrored half the time."""
     height, width = SCENE_SIZE
+    zoom = max(height / photo.shape[0], width / photo.shape[1]) * rng.uniform(1.0, 3.0)
+    scaled = cv2.resize(photo, (max(width, round(photo.shape[1] * zoom)), max(height, round(photo.shape[0] * zoom))),
+                        interpolation=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR)
+    top, left = rng.integers(0, scaled.shape[0] - height + 1), rng.integers(0, scaled.shape[1] - width + 1)
+    cut = scaled[top:top + height, left:left + width]
+    return np.ascontiguousarray(cut[:, ::-1] if rng.random() < 0.5 else cut)
+
+
+def scene(rng: np.random.Generator, backgrounds: list[np.ndarray], real: list[np.ndarray] = (),
+          real_share: float = 0.5) -> np.ndarray:
+    """A 1280 x 720 RGB background with no face: a cut of one of the ``real`` photos (``real_share``
+    of the time, when there are any), a sample photo tiled at a random scale and tint, or noise
+    summed over three scales."""
+    height, width = SCENE_SIZE
+    if len(real) and rng.random() < real_share:
+        return real_scene(rng, real[rng.integers(len(real))])
     if rng.random() < 0.6:
         image = backgrounds[rng.integers(len(backgrounds))]
         zoom = rng.uniform(0.5, 3.0)
@@ -102,10 +123,10 @@ def scene(rng: np.random.Generator, backgrounds: list[np.ndarray]) -> np.ndarray
     return np.clip(noise + rng.uniform(60, 190, 3), 0, 255).astype(np.uint8)
 
 
-def scene_with_faces(rng: np.random.Generator, faces: np.ndarray,
-                     backgrounds: list[np.ndarray]) -> tuple[np.ndarray, list[dict]]:
-    """A scene with 0-6 faces pasted in, exposed, blurred and compressed; and the faces' truth."""
-    canvas = scene(rng, backgrounds)
+def scene_with_faces(rng: np.random.Generator, faces: np.ndarray, backgrounds: list[np.ndarray],
+                     real: list[np.ndarray] = (), real_share: float = 0.5) -> tuple[np.ndarray, list[dict]]:
+    """A scene (see ``scene``) with 0-6 faces pasted in, exposed, blurred and compressed; and the faces' truth."""
+    canvas = scene(rng, backgrounds, real, real_share)
     truth: list[dict] = []
     for _ in range(int(rng.integers(0, 7))):
         side = int(np.exp(rng.uniform(math.log(40), math.log(400))))
@@ -146,10 +167,11 @@ def candidate_set(data: Dataset, config: FaceCheckTrainingConfig, *,
     faces = data.subset(config.train_split).images
     rng = np.random.default_rng([config.seed, 1])
     backgrounds = scene_backgrounds()
+    real = read_photos(photo_files(config.negatives_from), PHOTO_MAX_SIDE)
     squares: list[np.ndarray] = []
     labels: list[bool] = []
     for index in range(config.scenes):
-        photo, truth = scene_with_faces(rng, faces, backgrounds)
+        photo, truth = scene_with_faces(rng, faces, backgrounds, real, config.real_share)
         found = candidates(yunet, photo, truth, detector.detect_max_side)
         squares += found[0]
         labels += found[1]
@@ -189,6 +211,7 @@ def train_face_check(data: Dataset, out_dir: str | os.PathLike,
     from fer_core.recipes.export import write_onnx
     from fer_core.recipes.roll import backup_folder, without_optimizer
 
+    real_photos = [{"name": path.name, "sha256": file_sha256(path)} for path in photo_files(config.negatives_from)]
     squares, labels = candidate_set(data, config, on_progress=on_progress)
     x = squares.astype(np.float32)[..., None]
     held_out = max(1, int(len(labels) * config.val_fraction))
@@ -235,11 +258,12 @@ def train_face_check(data: Dataset, out_dir: str | os.PathLike,
         "name": "face_check",
         "what": "the probability that a candidate box's 48 x 48 square holds a face framed like FER2013's",
         "made_by": command_line("train-face-check", data=Path(data.source).name, epochs=config.epochs,
-                                seed=config.seed),
-        "config": asdict(config),
+                                seed=config.seed, **({"negatives_from": " ".join(config.negatives_from)}
+                                                     if config.negatives_from else {})),
+        "config": {**asdict(config), "negatives_from": list(config.negatives_from)},
         "parameters": int(model.count_params()),
         "data": {"source": Path(data.source).name, "fingerprint": data.fingerprint,
-                 "candidates": int(len(labels)), "faces": int(labels.sum())},
+                 "candidates": int(len(labels)), "faces": int(labels.sum()), "photos_without_a_face": real_photos},
         "onnx": {"file": FACE_CHECK_FILES[1], "sha256": file_sha256(out_dir / FACE_CHECK_FILES[1]),
                  "max_difference": difference},
         "keras_sha256": file_sha256(out_dir / FACE_CHECK_FILES[0]),

@@ -10,12 +10,15 @@ import pytest
 from skimage import data as samples
 
 from fer_core.data.dataset import Dataset
+from fer_core.data.photo_folders import read_photos
 from fer_core.recipes.face_check import (
     FACE_CHECK_FILES,
     PARITY,
+    PHOTO_MAX_SIDE,
     SCENE_SIZE,
     FaceCheckTrainingConfig,
     candidate_set,
+    scene,
     scene_with_faces,
     train_face_check,
 )
@@ -43,6 +46,18 @@ def test_a_scene_holds_its_faces_where_its_truth_says():
         assert 40 <= face["side"] <= 400 and photo[y - 5:y + 5, x - 5:x + 5].std() > 3
 
 
+def test_real_photos_are_shrunk_and_cut_into_scenes(tmp_path):
+    wide = np.tile(samples.coffee(), (2, 10, 1))  # 800 x 6000: shrunk to 2560 wide when read
+    cv2.imwrite(str(tmp_path / "wide.png"), cv2.cvtColor(wide, cv2.COLOR_RGB2BGR))
+    real = read_photos([tmp_path / "wide.png"], PHOTO_MAX_SIDE)
+    assert max(real[0].shape[:2]) == PHOTO_MAX_SIDE == 2560
+    rng = np.random.default_rng(0)
+    grey = [np.full((50, 50, 3), 128, np.uint8)]
+    cuts = [scene(rng, grey, real, real_share=1.0) for _ in range(3)]
+    assert all(cut.shape == (*SCENE_SIZE, 3) and cut.std() > 10 for cut in cuts)  # coffee, not the grey tile
+    assert len({cut.tobytes() for cut in cuts}) == 3  # cut at random scales and places
+
+
 def test_the_candidates_hold_faces_and_others_and_keep_every_face():
     config = FaceCheckTrainingConfig(scenes=4, faces_alone=6, negatives=50)
     squares, labels = candidate_set(astronaut_faces(), config)
@@ -68,5 +83,6 @@ def test_a_short_run_writes_the_network_its_onnx_copy_and_its_card(tmp_path):
     assert card["held-out candidates"]["0.5"]["faces_accepted"] >= held_out["faces_accepted"]
     assert card["made_by"] == "python -m fer_core train-face-check --data faces.csv --epochs 1 --seed 0"
     assert lines[-1].startswith("epoch 1/1: loss")
+    assert card["data"]["photos_without_a_face"] == [] and card["config"]["negatives_from"] == []
     probabilities = FaceCheck(tmp_path / "face_check.onnx")(np.zeros((2, 48, 48, 1), np.float32))
     assert probabilities.shape == (2, 1) and ((0 <= probabilities) & (probabilities <= 1)).all()

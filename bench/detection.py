@@ -152,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="the face check's probability that keeps a weak face (default: the app's)")
     parser.add_argument("--check-look", type=float, default=DetectorConfig().check_look,
                         help="... and when its second look scores it this much (default: the app's; 0: no look)")
+    parser.add_argument("--large-look-side", type=int, default=DetectorConfig().large_look_side,
+                        help="a large face a second look leaves unsure is looked at again this large (default: the "
+                             "app's; 0: not)")
+    parser.add_argument("--check-likely", type=float, default=DetectorConfig().check_likely,
+                        help="a weak face the check finds this likely is kept when its second look is as sure as "
+                             "an unsure face's must be (default: the app's; 0: not)")
+    parser.add_argument("--verify-min-side", type=int, default=DetectorConfig().verify_min_side,
+                        help="a smaller box gets no second look nor check (default: the app's; 0: any box)")
     parser.add_argument("--no-align", action="store_true", help="no roll network: level by YuNet's eye line")
     parser.add_argument("--yunet-max-side", type=int, default=DetectorConfig().max_side,
                         help="longest side of the copy YuNet sees (default: the app's; 0: 960)")
@@ -174,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                "yunet": DetectorConfig(kind="yunet", score_threshold=args.yunet_score, turns=tuple(args.yunet_turns),
                                        candidate_threshold=args.yunet_candidate, max_side=args.yunet_max_side,
                                        check_from=args.check_from, check_accept=args.check_accept,
-                                       check_look=args.check_look,
+                                       check_look=args.check_look, check_likely=args.check_likely,
+                                       large_look_side=args.large_look_side, verify_min_side=args.verify_min_side,
                                        align=not args.no_align)}
     results = {kind: measure(FaceDetector(configs[kind]), composites, no_face, real) for kind in DETECTORS[::-1]}
     if args.json:

@@ -7,10 +7,12 @@ Two detectors (nothing is downloaded):
   ONNX Runtime and decoded as ``cv2.FaceDetectorYN`` decodes it (``fer_core.inference.yunet``).
   It finds turned, small and partly covered faces that the cascade misses, and gives five
   landmarks per face. A face it is unsure of (a score between ``candidate_threshold`` and
-  ``score_threshold``) gets a second look: turned upright and enlarged to ``verify_side`` pixels,
-  it is kept when YuNet then scores it ``verify_threshold`` or more. A weaker face still (from
-  ``check_from``) is kept when the face check (``fer_core.inference.face_check``) is sure of it
-  and its second look scores it at least ``check_look``.
+  ``score_threshold``) gets a second look: turned upright and scaled to ``verify_side`` pixels
+  (a large face that look leaves unsure, to ``large_look_side`` too), it is kept when YuNet then
+  scores it ``verify_threshold`` or more. A weaker face still (from ``check_from``) is kept when
+  the face check (``fer_core.inference.face_check``) is sure of it and its second look scores it
+  at least ``check_look``, or when the check finds it likely (``check_likely``) and its second look
+  is as sure as an unsure face's must be.
 - ``haar``: OpenCV's Haar cascade, the seed's choice, kept for comparison (``bench/detection.py``).
 
 Both run on a copy of the photo scaled down to at most ``max_side`` pixels and map the boxes
@@ -47,12 +49,20 @@ class DetectorConfig:
     score_threshold: float = 0.7  # a face's confidence to be kept (bench/detection.py: no face in the no-face photos)
     candidate_threshold: float = 0.1  # a weaker face gets a second look, upright and enlarged (0: none; bench/detection.py)
     verify_side: int = 128  # the face's side in pixels in that second look
+    verify_min_side: int = 16  # a smaller box (in the detector's copy) gets no second look nor check: enlarged 8
+    #                            times or more, gravel looks like a face (bench/detection.py --seed 1: 8 such boxes)
+    large_look_side: int = 256  # a face larger than verify_side that look leaves unconfirmed is looked at again
+    #                             this large, the better look counting (0: not; bench/framing.py: blurred large
+    #                             faces, shrunk to verify_side, score lower than they would enlarged)
     verify_threshold: float = 0.8  # the score a second look must reach (0.7 let a heavy-JPEG sleeve through)
     check_from: float = 0.02  # a weaker face still is kept when the face check is sure of it (0: no check)
     check_accept: float = 0.98  # the face check's probability that keeps it (bench/detection.py: 0.95 doubled
     #                             the false alarms, 0.99 found fewer with as many)
     check_look: float = 0.3  # ... and when its second look scores it this much (0: no look)
-    check_limit: int = 64  # weak faces looked at in one photo, the best scored first
+    check_likely: float = 0.5  # a weak face the check finds this likely is kept when its second look reaches
+    #                            verify_threshold, as an unsure face's must (0: not)
+    check_limit: int = 16  # second looks the face check may ask for in one photo, the likeliest faces first
+    #                        (bench/detection.py: 64 found no more, in more time)
     face_check_model: str = str(FACE_CHECK_MODEL)
     nms_threshold: float = 0.3  # overlap above which the weaker of two boxes is dropped
     turns: tuple[float, ...] = ()  # also look in copies turned by these degrees (faces tilted that way)
@@ -106,6 +116,8 @@ def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 
 
 LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not
+LIKELY_OVERLAP = 0.05  # a likely (not sure) weak box sharing more of its area with a face found is a part of it
+CHECKED_AT_MOST = 512  # weak faces the face check reads in one photo, the best scored first (gravel raises ~2,000)
 
 
 def covered(box: tuple[float, float, float, float], faces: list["Detection"], overlap: float = 0.3) -> bool:
@@ -221,7 +233,8 @@ class FaceDetector:
         raised = self._yunet_pass(yunet, bgr)
         faces = [face for face in raised if face.score >= config.score_threshold]
         unsure = [face for face in raised if config.candidate_threshold and
-                  config.candidate_threshold <= face.score < config.score_threshold]
+                  config.candidate_threshold <= face.score < config.score_threshold and
+                  max(face.box[2], face.box[3]) >= config.verify_min_side]
         looks: dict[int, Detection | None] = {}  # each unsure face's second look, by the face's id
         if unsure:
             rolls = estimate_rolls(self._roll_net, gray, [face.box for face in unsure]) if self._roll_net else \
@@ -241,37 +254,64 @@ class FaceDetector:
 
     def _checked(self, yunet, bgr: np.ndarray, gray: np.ndarray, weak: list[Detection], kept: list[Detection],
                  looks: dict[int, Detection | None]) -> list[Detection]:
-        """The weak faces (best first) the face check is sure of and a second look confirms, each
+        """The weak faces (the likeliest first) the face check is sure of and a second look confirms, each
         clear of the faces kept before it and of any larger, better-scored candidate the check
-        finds likely (a part of a face is no face of its own): ``check_limit`` of them at most.
+        finds likely (a part of a face is no face of its own). The check reads up to
+        ``CHECKED_AT_MOST`` weak faces (a textured photo raises hundreds), none smaller than
+        ``verify_min_side``; the second looks it asks for stop at ``check_limit``.
         ``looks`` holds the second looks already taken (by ``id`` of the face in ``weak``)."""
         config = self.config
         kept = list(kept)
-        weak = [face for face in weak if face.score >= config.check_from and not covered(face.box, kept)]
-        weak = weak[:config.check_limit]
-        accepted = []
+        weak = [face for face in weak if face.score >= config.check_from and not covered(face.box, kept) and
+                max(face.box[2], face.box[3]) >= config.verify_min_side]
+        weak = weak[:CHECKED_AT_MOST]
+        accepted, looked = [], 0
         probabilities = self._face_check.probabilities(gray, [face.box for face in weak])
-        for index, (face, probability) in enumerate(zip(weak, probabilities)):
+        likely = [(face, p) for face, p in zip(weak, probabilities) if p >= LIKELY_FACE]
+        for index in np.argsort(-probabilities, kind="stable"):  # the likeliest faces first: they get the looks
+            face, probability = weak[index], probabilities[index]
+            sure = probability >= config.check_accept
+            if not (sure or config.check_likely and probability >= config.check_likely):
+                break
             area = face.box[2] * face.box[3]
-            larger = [other for other, p in zip(weak[:index], probabilities[:index])
-                      if p >= LIKELY_FACE and other.box[2] * other.box[3] > area]
-            if probability >= config.check_accept and not covered(face.box, kept) and not covered(face.box, larger):
-                if config.check_look:
-                    look = looks[id(face)] if id(face) in looks else self._second_look(
-                        yunet, bgr, face, estimate_rolls(self._roll_net, gray, [face.box])[0] if self._roll_net
-                        else face.eye_angle)
-                    if look is None or look.score < config.check_look:
-                        continue
-                kept.append(face)
-                accepted.append(face)
+            larger = [other for other, p in likely if other.score > face.score and other.box[2] * other.box[3] > area]
+            if covered(face.box, kept, 0.3 if sure else LIKELY_OVERLAP) or covered(face.box, larger):
+                continue  # a box on part of a face found, or of a larger likely one, is that face again
+            needed = config.check_look if sure else config.verify_threshold
+            if needed:
+                if id(face) in looks:
+                    look = looks[id(face)]
+                elif looked < config.check_limit:
+                    looked += 1
+                    look = self._second_look(yunet, bgr, face, estimate_rolls(self._roll_net, gray, [face.box])[0]
+                                             if self._roll_net else face.eye_angle)
+                else:
+                    continue
+                if look is None or look.score < needed or covered(look.box, kept):  # it saw a face found before
+                    continue
+            kept.append(face)
+            accepted.append(face)
         return accepted
 
     def _second_look(self, yunet, bgr: np.ndarray, face: Detection, roll: float) -> Detection | None:
-        """``face`` looked at again, turned upright by ``roll`` and enlarged to ``verify_side``
-        pixels: YuNet's face nearest the middle of that view, mapped back, or None."""
+        """``face`` looked at again, turned upright by ``roll`` and scaled to ``verify_side`` pixels
+        (and, when that shrank it and left it unconfirmed, to ``large_look_side``): YuNet's face
+        nearest the middle of the view, mapped back, or None."""
+        config = self.config
+        look = self._look(yunet, bgr, face, roll, config.verify_side)
+        if config.large_look_side and max(face.box[2], face.box[3]) > config.verify_side and \
+                (look is None or look.score < config.verify_threshold):
+            larger = self._look(yunet, bgr, face, roll, config.large_look_side)
+            if larger is not None and (look is None or larger.score > look.score):
+                return larger
+        return look
+
+    def _look(self, yunet, bgr: np.ndarray, face: Detection, roll: float, side: int) -> Detection | None:
+        """``face`` turned upright by ``roll`` and scaled to ``side`` pixels in a view twice as large:
+        YuNet's face nearest the middle of that view, mapped back, or None."""
         x, y, w, h = face.box
-        centre, side = (x + w / 2, y + h / 2), self.config.verify_side
-        view = 2 * side  # a multiple of 32: YuNet's input needs no padding
+        centre = (x + w / 2, y + h / 2)
+        view = 2 * side  # 256 or 512: a multiple of 32, so YuNet's input needs no padding
         matrix = cv2.getRotationMatrix2D(centre, roll, side / max(w, h))
         matrix[0, 2] += view / 2 - centre[0]
         matrix[1, 2] += view / 2 - centre[1]

@@ -104,6 +104,7 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
             "source": Path(config.detector.yunet_model).name,
             "score_threshold": config.detector.score_threshold, "nms_threshold": config.detector.nms_threshold,
             "candidate_threshold": config.detector.candidate_threshold, "verify_side": config.detector.verify_side,
+            "verify_min_side": config.detector.verify_min_side, "large_look_side": config.detector.large_look_side,
             "verify_threshold": config.detector.verify_threshold,
             "max_side": config.detector.detect_max_side,
         },

@@ -51,7 +51,7 @@ export class Pipeline {
    * larger coordinates (the image given may be a shrunken copy of the frame), with its roll. */
   async detectFaces(image, scale = 1) {
     const { score_threshold: sure, candidate_threshold: candidate, nms_threshold: nms,
-      verify_threshold: verified } = this.manifest.detector;
+      verify_threshold: verified, verify_min_side: minSide = 0 } = this.manifest.detector;
     const { width, height } = image;
     const lowest = Math.min(candidate || sure, sure);
     let faces = [];
@@ -62,7 +62,8 @@ export class Pipeline {
       const right = Math.min(width, row.x + row.w), bottom = Math.min(height, row.y + row.h);
       if (right - left < 2 || bottom - top < 2) continue;
       const face = { box: [left, top, right - left, bottom - top], score: row.score, landmarks: row.landmarks };
-      (face.score >= sure ? faces : unsure).push(face);
+      if (face.score >= sure) faces.push(face);
+      else if (Math.max(face.box[2], face.box[3]) >= minSide) unsure.push(face); // smaller: no second look
     }
     const useRoll = Boolean(this.roll && this.manifest.crop.align); // the server loads it only to align
     const gray = unsure.length || useRoll ? toGray(image) : null;
@@ -111,10 +112,23 @@ export class Pipeline {
     return nonMaximumSuppression(candidates, nmsThreshold);
   }
 
-  /** detector.FaceDetector._second_look: `face` turned upright by `roll` and enlarged to the
-   * manifest's verify_side; YuNet's face nearest the middle, mapped back, or null. */
+  /** detector.FaceDetector._second_look: `face` turned upright by `roll` and scaled to the
+   * manifest's verify_side (and, when that shrank it and left it unconfirmed, to its
+   * large_look_side); YuNet's face nearest the middle, mapped back, or null. */
   async secondLook(image, face, roll) {
-    const { verify_side: side, candidate_threshold: candidate, score_threshold: sure } = this.manifest.detector;
+    const { verify_side: side, large_look_side: largeSide = 0, verify_threshold: verified } = this.manifest.detector;
+    const look = await this.look(image, face, roll, side);
+    if (largeSide && Math.max(face.box[2], face.box[3]) > side && (!look || look.score < verified)) {
+      const larger = await this.look(image, face, roll, largeSide);
+      if (larger && (!look || larger.score > look.score)) return larger;
+    }
+    return look;
+  }
+
+  /** detector.FaceDetector._look: `face` turned upright by `roll` and scaled to `side` pixels in a
+   * view twice as large; YuNet's face nearest the middle, mapped back, or null. */
+  async look(image, face, roll, side) {
+    const { candidate_threshold: candidate, score_threshold: sure } = this.manifest.detector;
     const [x, y, w, h] = face.box;
     const cx = x + w / 2, cy = y + h / 2, view = 2 * side, zoom = side / Math.max(w, h);
     const m = rotationMatrix(cx, cy, roll, zoom);

@@ -209,3 +209,57 @@ def test_a_photo_without_a_face_can_still_be_classified_whole(predictor):
     assert predictor.predict(data.chelsea()) == []
     whole = predictor.predict(data.chelsea(), whole_image_if_no_face=True)
     assert len(whole) == 1 and whole[0].whole_image
+
+
+def yunet_candidates(detector: FaceDetector, photo: np.ndarray) -> tuple[np.ndarray, list[Detection]]:
+    """The detector's copy of ``photo`` (BGR) and every box YuNet raises in it, best scored first."""
+    from fer_core.inference.detector import detector_view
+
+    bgr = cv2.cvtColor(detector_view(photo, detector.config.detect_max_side)[0], cv2.COLOR_RGB2BGR)
+    return bgr, detector._yunet_pass(detector._yunet_model, bgr)
+
+
+def test_a_large_face_its_second_look_leaves_unsure_is_looked_at_again_larger(monkeypatch):
+    detector = FaceDetector(DetectorConfig(check_from=0))
+    bgr, raised = yunet_candidates(detector, cv2.resize(data.astronaut(), None, fx=2, fy=2))
+    face = raised[0]  # the astronaut's face, about 170 x 210 px in the detector's copy
+    assert max(face.box[2:]) > DetectorConfig().verify_side
+    sides, look = [], detector._look
+
+    def shrunk_look_sees_nothing(yunet, image, candidate, roll, side):
+        sides.append(side)
+        return None if side == DetectorConfig().verify_side else look(yunet, image, candidate, roll, side)
+
+    monkeypatch.setattr(detector, "_look", shrunk_look_sees_nothing)
+    larger = detector._second_look(detector._yunet_model, bgr, face, 0.0)
+    assert sides == [128, 256] and larger is not None and larger.score >= DetectorConfig().verify_threshold
+    assert abs(larger.box[0] + larger.box[2] / 2 - (face.box[0] + face.box[2] / 2)) < face.box[2] / 4
+    sides.clear()  # a face no larger than the first look's 128 px gets no larger look
+    assert detector._second_look(detector._yunet_model, bgr, Detection((300.0, 100.0, 120.0, 120.0), 0.3), 0.0) is None
+    assert sides == [128]
+    sides.clear()
+    monkeypatch.setattr(detector, "config", DetectorConfig(check_from=0, large_look_side=0))
+    assert detector._second_look(detector._yunet_model, bgr, face, 0.0) is None and sides == [128]
+
+
+def test_a_box_too_small_to_enlarge_gets_neither_a_second_look_nor_the_check(monkeypatch):
+    photo = cv2.resize(data.astronaut(), (120, 120), interpolation=cv2.INTER_AREA)  # her face about 20 px
+    photo = cv2.copyMakeBorder(photo, 300, 300, 580, 580, cv2.BORDER_REFLECT)  # 1280 x 720, the detector sees 960
+    detector = FaceDetector(DetectorConfig())
+    _, raised = yunet_candidates(detector, photo)
+    least = DetectorConfig().verify_min_side
+    assert any(max(f.box[2:]) < least and f.score < DetectorConfig().score_threshold for f in raised)
+    looked, checked, look, check = [], [], detector._look, detector._face_check.probabilities
+
+    def spy_look(yunet, image, candidate, roll, side):
+        looked.append(max(candidate.box[2:]))
+        return look(yunet, image, candidate, roll, side)
+
+    def spy_check(gray, boxes):
+        checked.extend(max(box[2:]) for box in boxes)
+        return check(gray, boxes)
+
+    monkeypatch.setattr(detector, "_look", spy_look)
+    monkeypatch.setattr(detector._face_check, "probabilities", spy_check)
+    detector.find(photo)
+    assert looked and checked and min(looked + checked) >= least

@@ -70,3 +70,47 @@ def test_the_check_keeps_no_second_face_in_the_astronaut_at_any_turn():
 
     detector = FaceDetector(DetectorConfig())
     assert [len(detector.find(turned(data.astronaut(), degrees))) for degrees in range(-30, 31, 5)] == [1] * 13
+
+
+def test_the_check_reads_every_weak_box_and_the_likeliest_get_the_second_looks(monkeypatch):
+    gravel = cv2.resize(data.gravel(), None, fx=2, fy=2)  # YuNet raises hundreds of weak boxes on it
+    gravel = np.tile(gravel[..., None], (1, 2, 3))[:720, :1280]
+    detector = FaceDetector(DetectorConfig())
+    read, looked, look = [], [], detector._look
+
+    def only_the_last_is_likely(gray, boxes):
+        read.extend(boxes)
+        return np.array([0.99 if i == len(boxes) - 1 else 0.0 for i in range(len(boxes))], np.float32)
+
+    def spy_look(yunet, image, candidate, roll, side):
+        looked.append(candidate.box)
+        return look(yunet, image, candidate, roll, side)
+
+    monkeypatch.setattr(detector._face_check, "probabilities", only_the_last_is_likely)
+    monkeypatch.setattr(detector, "_look", spy_look)
+    detector.find(gravel)
+    assert len(read) > 4 * DetectorConfig().check_limit  # not only the best scored
+    assert looked[-1] == read[-1]  # the worst scored box, the only likely one, had its second look
+
+
+@pytest.mark.parametrize("probability, check_likely, kept", [(0.7, 0.5, True), (0.4, 0.5, False), (0.7, 0.0, False)])
+def test_a_weak_face_the_check_finds_likely_is_kept_when_its_second_look_is_sure(monkeypatch, probability,
+                                                                                 check_likely, kept):
+    photo = blurred_small_astronaut()
+    # YuNet scores her face 0.29: from 0.3 on, only the face check looks at it
+    detector = FaceDetector(DetectorConfig(check_likely=check_likely, candidate_threshold=0.3))
+    check, look, likely = detector._face_check.probabilities, detector._look, []
+
+    def on_her_face(gray, boxes):  # the boxes the shipped check is sure of are found only likely
+        sure = check(gray, boxes) >= DetectorConfig().check_accept
+        likely.extend(box for box, yes in zip(boxes, sure) if yes)
+        return np.where(sure, probability, 0.0).astype(np.float32)
+
+    def a_sure_look(yunet, image, candidate, roll, side):  # ... and their second look is sure
+        if candidate.box in likely:
+            return Detection(candidate.box, DetectorConfig().verify_threshold + 0.05)
+        return look(yunet, image, candidate, roll, side)
+
+    monkeypatch.setattr(detector._face_check, "probabilities", on_her_face)
+    monkeypatch.setattr(detector, "_look", a_sure_look)
+    assert len(detector.find(photo)) == (1 if kept else 0)

@@ -48,6 +48,8 @@ def test_export_live_writes_both_networks_measured_and_the_settings_the_browser_
     assert manifest["detector"]["score_threshold"] == config.score_threshold
     assert manifest["detector"]["candidate_threshold"] == config.candidate_threshold
     assert manifest["detector"]["verify_side"] == config.verify_side
+    assert manifest["detector"]["verify_min_side"] == config.verify_min_side
+    assert manifest["detector"]["large_look_side"] == config.large_look_side
     assert (out / ROLL_FILE).read_bytes() == Path(config.roll_model).read_bytes()
     assert manifest["roll"]["unit"] == 30.0 and manifest["roll"]["looks"] == LOOKS and manifest["roll"]["max_degrees"] == 45
     assert manifest["crop"] == {"align": True, "min_turn": config.min_turn, "scale": config.framing[0],
@@ -124,8 +126,9 @@ def test_the_shipped_live_files_come_from_the_shipped_model():
     assert (folder / manifest["roll"]["file"]).read_bytes() == (REPO / "models" / "detector" / "face_roll.onnx").read_bytes()
     config = DetectorConfig()  # the browser shares the server's current settings
     assert manifest["crop"]["min_turn"] == config.min_turn and manifest["crop"]["align"] == config.align
-    assert [manifest["detector"][k] for k in ("score_threshold", "candidate_threshold", "verify_side", "verify_threshold")] \
-        == [config.score_threshold, config.candidate_threshold, config.verify_side, config.verify_threshold]
+    shared = ("score_threshold", "candidate_threshold", "verify_side", "verify_min_side", "large_look_side",
+              "verify_threshold")
+    assert [manifest["detector"][k] for k in shared] == [getattr(config, k) for k in shared]
     assert manifest["roll"]["looks"] == LOOKS
     accuracy = manifest["expression"]["accuracy"]
     assert accuracy["n"] == 3589 and accuracy["keras (flip TTA)"] - accuracy["onnx (flip TTA)"] <= 0.005

@@ -116,11 +116,12 @@ def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 
 
 LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not
-LIKELY_OVERLAP = 0.05  # a likely (not sure) weak box sharing more of its area with a face found is a part of it
+PART_OF_A_FACE = 0.3  # a box sharing more of its area with a face is that face again
+LIKELY_OVERLAP = 0.05  # ... and a likely (not sure) weak box sharing more than this with a face found
 CHECKED_AT_MOST = 512  # weak faces the face check reads in one photo, the best scored first (gravel raises ~2,000)
 
 
-def covered(box: tuple[float, float, float, float], faces: list["Detection"], overlap: float = 0.3) -> bool:
+def covered(box: tuple[float, float, float, float], faces: list["Detection"], overlap: float = PART_OF_A_FACE) -> bool:
     """Whether ``box`` (x, y, w, h) shares more than ``overlap`` of the smaller box's area with one
     of the ``faces``: a box on part of a face, or around it, is that face again."""
     x, y, w, h = box
@@ -142,6 +143,11 @@ class Detection:
     score: float = 1.0
     landmarks: tuple[tuple[float, float], ...] = ()
     roll: float | None = None
+
+    @property
+    def side(self) -> float:
+        """The box's longer side, in pixels."""
+        return max(self.box[2], self.box[3])
 
     @property
     def eye_angle(self) -> float:
@@ -234,7 +240,7 @@ class FaceDetector:
         faces = [face for face in raised if face.score >= config.score_threshold]
         unsure = [face for face in raised if config.candidate_threshold and
                   config.candidate_threshold <= face.score < config.score_threshold and
-                  max(face.box[2], face.box[3]) >= config.verify_min_side]
+                  face.side >= config.verify_min_side]
         looks: dict[int, Detection | None] = {}  # each unsure face's second look, by the face's id
         if unsure:
             rolls = estimate_rolls(self._roll_net, gray, [face.box for face in unsure]) if self._roll_net else \
@@ -263,7 +269,7 @@ class FaceDetector:
         config = self.config
         kept = list(kept)
         weak = [face for face in weak if face.score >= config.check_from and not covered(face.box, kept) and
-                max(face.box[2], face.box[3]) >= config.verify_min_side]
+                face.side >= config.verify_min_side]
         weak = weak[:CHECKED_AT_MOST]
         accepted, looked = [], 0
         probabilities = self._face_check.probabilities(gray, [face.box for face in weak])
@@ -275,7 +281,7 @@ class FaceDetector:
                 break
             area = face.box[2] * face.box[3]
             larger = [other for other, p in likely if other.score > face.score and other.box[2] * other.box[3] > area]
-            if covered(face.box, kept, 0.3 if sure else LIKELY_OVERLAP) or covered(face.box, larger):
+            if covered(face.box, kept, PART_OF_A_FACE if sure else LIKELY_OVERLAP) or covered(face.box, larger):
                 continue  # a box on part of a face found, or of a larger likely one, is that face again
             needed = config.check_look if sure else config.verify_threshold
             if needed:
@@ -299,7 +305,7 @@ class FaceDetector:
         nearest the middle of the view, mapped back, or None."""
         config = self.config
         look = self._look(yunet, bgr, face, roll, config.verify_side)
-        if config.large_look_side and max(face.box[2], face.box[3]) > config.verify_side and \
+        if config.large_look_side and face.side > config.verify_side and \
                 (look is None or look.score < config.verify_threshold):
             larger = self._look(yunet, bgr, face, roll, config.large_look_side)
             if larger is not None and (look is None or larger.score > look.score):

@@ -263,3 +263,18 @@ def test_a_box_too_small_to_enlarge_gets_neither_a_second_look_nor_the_check(mon
     monkeypatch.setattr(detector._face_check, "probabilities", spy_check)
     detector.find(photo)
     assert looked and checked and min(looked + checked) >= least
+
+
+def test_the_detectors_copy_averages_every_photo_pixel_however_far_it_is_shrunk():
+    """Shrunk by half or less the copy is interpolated (as area averaging at exactly half);
+    shrunk further it is area-averaged, so fine texture becomes its mean, not an alias."""
+    from fer_core.inference.detector import detector_view
+
+    noise = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    half, scale = detector_view(noise, 960)
+    assert scale == 0.5 and half.shape == (540, 960, 3)
+    np.testing.assert_array_equal(half, cv2.resize(noise, (960, 540), interpolation=cv2.INTER_AREA))
+    quarter, scale = detector_view(np.tile(noise, (2, 2, 1)), 960)
+    assert scale == 0.25
+    # 16 photo pixels averaged into each: the noise's spread falls by 4 (sampling 4 of them: by 2)
+    assert float(quarter.std()) < float(noise.std()) / 3.5

@@ -215,8 +215,8 @@ export class Pipeline {
   /** Every face of an RGBA image with its label and probabilities, as the server's Predict does. */
   async analyse(image, { maxSide = this.manifest.detector.max_side, mirror = true } = {}) {
     const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
-    const small = scale < 1 ? areaResizeRGBA(image, Math.max(1, roundHalfEven(image.width * scale)),
-      Math.max(1, roundHalfEven(image.height * scale))) : image;
+    const small = scale < 1 ? detectorView(image, Math.max(1, roundHalfEven(image.width * scale)),
+      Math.max(1, roundHalfEven(image.height * scale)), scale) : image;
     const faces = await this.detectFaces(small, 1 / scale);
     const gray = toGray(image);
     const rows = await this.classify(faces.map((face) => this.cropFace(gray, face)), { mirror });
@@ -383,8 +383,59 @@ export function areaResizeGray(gray, dstW, dstH) {
   return { data: areaResize(gray.data, gray.width, gray.height, 1, dstW, dstH), width: dstW, height: dstH };
 }
 
-function areaResizeRGBA(image, dstW, dstH) {
-  return { data: areaResize(image.data, image.width, image.height, 4, dstW, dstH), width: dstW, height: dstH };
+/** detector.detector_view: an RGBA image shrunk for the detector, bilinearly (cv2.INTER_LINEAR_EXACT)
+ * when by half or less, else area-averaged. */
+function detectorView(image, dstW, dstH, scale) {
+  const resize = scale >= 0.5 ? linearExactResize : areaResize;
+  return { data: resize(image.data, image.width, image.height, 4, dstW, dstH), width: dstW, height: dstH };
+}
+
+/** cv2.resize(..., INTER_LINEAR_EXACT) of 8-bit pixels, bit for bit: weights of 8 fractional bits,
+ * each row interpolated across, then the two rows down, rounded from 16 fractional bits. */
+export function linearExactResize(src, srcW, srcH, channels, dstW, dstH) {
+  const xs = linearExactTable(srcW, dstW), ys = linearExactTable(srcH, dstH);
+  const rowLength = dstW * channels;
+  const across = (r) => { // one source row interpolated to dstW pixels, 8 fractional bits
+    const line = new Int32Array(rowLength), base = r * srcW * channels;
+    for (let x = 0; x < dstW; x++) {
+      const [offset, weight] = xs[x];
+      for (let c = 0; c < channels; c++) {
+        const left = src[base + offset * channels + c];
+        line[x * channels + c] = weight < 0 ? left << 8
+          : (256 - weight) * left + weight * src[base + (offset + 1) * channels + c];
+      }
+    }
+    return line;
+  };
+  const out = new Uint8ClampedArray(dstH * rowLength);
+  let cached = -2, upper = null, lower = null; // the rows interpolated across: `cached` and the one below
+  for (let y = 0; y < dstH; y++) {
+    const [offset, weight] = ys[y], target = y * rowLength;
+    if (weight < 0) { // above the first or below the last row: that row alone
+      const line = across(offset);
+      for (let k = 0; k < rowLength; k++) out[target + k] = (line[k] + 128) >> 8;
+      continue;
+    }
+    if (cached !== offset) {
+      upper = cached === offset - 1 ? lower : across(offset);
+      lower = across(offset + 1);
+      cached = offset;
+    }
+    for (let k = 0; k < rowLength; k++) out[target + k] = ((256 - weight) * upper[k] + weight * lower[k] + 32768) >> 16;
+  }
+  return out;
+}
+
+/** For each output position, the source position left of it and the right neighbour's weight in
+ * 256ths (cv2's interpolationLinear); weight -1: the edge pixel alone. */
+function linearExactTable(src, dst) {
+  const scale = 1 / (dst / src), table = [];
+  for (let d = 0; d < dst; d++) {
+    const f = scale * (d + 0.5) - 0.5, i = Math.floor(f);
+    if (i >= 0 && src > 1 && i < src - 1) table.push([i, roundHalfEven((f - i) * 256)]);
+    else table.push([i < 0 || src <= 1 ? 0 : src - 1, -1]);
+  }
+  return table;
 }
 
 function areaResize(src, srcW, srcH, channels, dstW, dstH) {

@@ -130,6 +130,33 @@ def test_the_browser_crops_and_classifies_as_the_server_does(app_url, browser_pa
     assert [len(found) for found in browser] == [1, 1, 1, 2, 0, 1]
 
 
+RESIZE_JS = """async ([moduleUrl, images]) => {
+  const fer = await import(moduleUrl);
+  return images.map(({ pixels, width, height, dstW, dstH }) => {
+    const src = Uint8Array.from(atob(pixels), (c) => c.charCodeAt(0));
+    return Array.from(fer.linearExactResize(src, width, height, 4, dstW, dstH));
+  });
+}"""
+
+
+def test_the_browser_shrinks_a_photo_for_the_detector_bit_for_bit_as_opencv(app_url, browser_page):
+    """The Live page's copy for the detector is OpenCV's INTER_LINEAR_EXACT to the last bit, so
+    both sides' detectors see the same pixels (random pixels: every rounding shows)."""
+    import base64
+
+    rng = np.random.default_rng(0)
+    cases = [(72, 128, 54, 96), (140, 140, 96, 96), (100, 130, 74, 96), (60, 97, 60, 96), (9, 5, 7, 3)]
+    images, expected = [], []
+    for height, width, dst_h, dst_w in cases:
+        rgba = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
+        images.append({"pixels": base64.b64encode(rgba.tobytes()).decode(), "width": width, "height": height,
+                       "dstW": dst_w, "dstH": dst_h})
+        expected.append(cv2.resize(rgba, (dst_w, dst_h), interpolation=cv2.INTER_LINEAR_EXACT))
+    shrunk = browser_page.evaluate(RESIZE_JS, [f"{app_url}/app/static/live/fer_live.mjs", images])
+    for got, want in zip(shrunk, expected):
+        np.testing.assert_array_equal(np.array(got, np.uint8).reshape(want.shape), want)
+
+
 @pytest.mark.slow  # a few minutes: every PublicTest face through the browser; CI runs it
 @pytest.mark.skipif(not SHARED_CSV.exists(), reason="the real FER2013 file is not here")
 def test_the_browser_gives_the_servers_label_on_public_test_faces(app_url, browser_page):

@@ -104,6 +104,9 @@ class DetectorConfig:
 FER_FRAMING = {"haar": (1.0, 0.0), "yunet": (1.0, 0.0)}
 
 
+BILINEAR_DOWN_TO = 0.5  # the smallest scale at which the detector's copy is interpolated, not area-averaged
+
+
 def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """The copy of ``image`` a detector looks at (at most ``max_side`` pixels) and its scale
     against the photo. Shrunk by half or less, bilinear interpolation already draws on every
@@ -115,7 +118,7 @@ def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     if scale == 1.0:
         return image, scale
     return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                      interpolation=cv2.INTER_LINEAR_EXACT if scale >= 0.5 else cv2.INTER_AREA), scale
+                      interpolation=cv2.INTER_LINEAR_EXACT if scale >= BILINEAR_DOWN_TO else cv2.INTER_AREA), scale
 
 
 LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not

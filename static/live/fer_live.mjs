@@ -214,9 +214,7 @@ export class Pipeline {
 
   /** Every face of an RGBA image with its label and probabilities, as the server's Predict does. */
   async analyse(image, { maxSide = this.manifest.detector.max_side, mirror = true } = {}) {
-    const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
-    const small = scale < 1 ? detectorView(image, Math.max(1, roundHalfEven(image.width * scale)),
-      Math.max(1, roundHalfEven(image.height * scale)), scale) : image;
+    const { small, scale } = detectorView(image, maxSide);
     const faces = await this.detectFaces(small, 1 / scale);
     const gray = toGray(image);
     const rows = await this.classify(faces.map((face) => this.cropFace(gray, face)), { mirror });
@@ -383,11 +381,17 @@ export function areaResizeGray(gray, dstW, dstH) {
   return { data: areaResize(gray.data, gray.width, gray.height, 1, dstW, dstH), width: dstW, height: dstH };
 }
 
-/** detector.detector_view: an RGBA image shrunk for the detector, bilinearly (cv2.INTER_LINEAR_EXACT)
- * when by half or less, else area-averaged. */
-function detectorView(image, dstW, dstH, scale) {
-  const resize = scale >= 0.5 ? linearExactResize : areaResize;
-  return { data: resize(image.data, image.width, image.height, 4, dstW, dstH), width: dstW, height: dstH };
+const BILINEAR_DOWN_TO = 0.5; // detector.BILINEAR_DOWN_TO
+
+/** detector.detector_view: the copy of an RGBA image the detector looks at (at most `maxSide`
+ * pixels; bilinear, cv2.INTER_LINEAR_EXACT, down to BILINEAR_DOWN_TO, area-averaged beyond) and
+ * its scale against the image. */
+function detectorView(image, maxSide) {
+  const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
+  if (scale === 1) return { small: image, scale };
+  const dstW = Math.max(1, roundHalfEven(image.width * scale)), dstH = Math.max(1, roundHalfEven(image.height * scale));
+  const resize = scale >= BILINEAR_DOWN_TO ? linearExactResize : areaResize;
+  return { small: { data: resize(image.data, image.width, image.height, 4, dstW, dstH), width: dstW, height: dstH }, scale };
 }
 
 /** cv2.resize(..., INTER_LINEAR_EXACT) of 8-bit pixels, bit for bit: weights of 8 fractional bits,
@@ -429,7 +433,7 @@ export function linearExactResize(src, srcW, srcH, channels, dstW, dstH) {
 /** For each output position, the source position left of it and the right neighbour's weight in
  * 256ths (cv2's interpolationLinear); weight -1: the edge pixel alone. */
 function linearExactTable(src, dst) {
-  const scale = 1 / (dst / src), table = [];
+  const scale = 1 / (dst / src), table = []; // as OpenCV computes it (1 / its inv_scale), to the last bit
   for (let d = 0; d < dst; d++) {
     const f = scale * (d + 0.5) - 0.5, i = Math.floor(f);
     if (i >= 0 && src > 1 && i < src - 1) table.push([i, roundHalfEven((f - i) * 256)]);

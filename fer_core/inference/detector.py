@@ -308,7 +308,7 @@ class FaceDetector:
     def _second_look(self, yunet, bgr: np.ndarray, face: Detection, roll: float) -> Detection | None:
         """``face`` looked at again, turned upright by ``roll`` and scaled to ``verify_side`` pixels
         (and, when that shrank it and left it unconfirmed, to ``large_look_side``): YuNet's face
-        nearest the middle of the view, mapped back, or None."""
+        best scored in the middle of the view, mapped back, or None."""
         config = self.config
         look = self._look(yunet, bgr, face, roll, config.verify_side)
         if config.large_look_side and face.side > config.verify_side and \
@@ -320,7 +320,9 @@ class FaceDetector:
 
     def _look(self, yunet, bgr: np.ndarray, face: Detection, roll: float, side: int) -> Detection | None:
         """``face`` turned upright by ``roll`` and scaled to ``side`` pixels in a view twice as large:
-        YuNet's face nearest the middle of that view, mapped back, or None."""
+        YuNet's best-scored face in the middle of that view (its centre within half of ``side``,
+        its side 0.5-2 times ``side``), mapped back, or None. The best scored, not the nearest: a
+        face's mouth or eye can raise a weak box nearer the middle than the face's own."""
         x, y, w, h = face.box
         centre = (x + w / 2, y + h / 2)
         view = 2 * side  # 256 or 512: a multiple of 32, so YuNet's input needs no padding
@@ -328,14 +330,14 @@ class FaceDetector:
         matrix[0, 2] += view / 2 - centre[0]
         matrix[1, 2] += view / 2 - centre[1]
         upright = cv2.warpAffine(bgr, matrix, (view, view), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        nearest = None
+        best = None
         for row in yunet.detect(upright):
             offset = max(abs(row[0] + row[2] / 2 - view / 2), abs(row[1] + row[3] / 2 - view / 2))
-            if offset < side / 2 and 0.5 <= max(row[2], row[3]) / side <= 2 and (nearest is None or offset < nearest[0]):
-                nearest = (offset, row)
-        if nearest is None:
+            if offset < side / 2 and 0.5 <= max(row[2], row[3]) / side <= 2 and (best is None or row[14] > best[14]):
+                best = row
+        if best is None:
             return None
-        return self._mapped_back(nearest[1], cv2.invertAffineTransform(matrix), side / max(w, h), bgr.shape[:2])
+        return self._mapped_back(best, cv2.invertAffineTransform(matrix), side / max(w, h), bgr.shape[:2])
 
     def _mapped_back(self, row: np.ndarray, back: np.ndarray, zoom: float, size: tuple[int, int]) -> Detection | None:
         """One YuNet row found in a turned (and ``zoom``-times enlarged) view, in the photo's pixels:

@@ -114,7 +114,7 @@ export class Pipeline {
 
   /** detector.FaceDetector._second_look: `face` turned upright by `roll` and scaled to the
    * manifest's verify_side (and, when that shrank it and left it unconfirmed, to its
-   * large_look_side); YuNet's face nearest the middle, mapped back, or null. */
+   * large_look_side); YuNet's best-scored face in the middle, mapped back, or null. */
   async secondLook(image, face, roll) {
     const { verify_side: side, large_look_side: largeSide = 0, verify_threshold: verified } = this.manifest.detector;
     const look = await this.look(image, face, roll, side);
@@ -126,7 +126,7 @@ export class Pipeline {
   }
 
   /** detector.FaceDetector._look: `face` turned upright by `roll` and scaled to `side` pixels in a
-   * view twice as large; YuNet's face nearest the middle, mapped back, or null. */
+   * view twice as large; YuNet's best-scored face in the middle, mapped back, or null. */
   async look(image, face, roll, side) {
     const { candidate_threshold: candidate, score_threshold: sure } = this.manifest.detector;
     const [x, y, w, h] = face.box;
@@ -135,21 +135,21 @@ export class Pipeline {
     m[2] += view / 2 - cx;
     m[5] += view / 2 - cy;
     const rows = await this.yunet(warpBGRPlanes(image, invertAffine(m), view), view, view, Math.min(candidate || sure, sure));
-    let nearest = null, best = Infinity;
+    let best = null;
     for (const row of rows) {
       const offset = Math.max(Math.abs(row.x + row.w / 2 - view / 2), Math.abs(row.y + row.h / 2 - view / 2));
       const ratio = Math.max(row.w, row.h) / side;
-      if (offset < side / 2 && ratio >= 0.5 && ratio <= 2 && offset < best) { nearest = row; best = offset; }
+      if (offset < side / 2 && ratio >= 0.5 && ratio <= 2 && (!best || row.score > best.score)) best = row;
     }
-    if (!nearest) return null;
+    if (!best) return null;
     const back = invertAffine(m), { width, height } = image;
     const map = ([px, py]) => [back[0] * px + back[1] * py + back[2], back[3] * px + back[4] * py + back[5]];
-    const [mx, my] = map([nearest.x + nearest.w / 2, nearest.y + nearest.h / 2]);
-    const bw = nearest.w / zoom, bh = nearest.h / zoom;
+    const [mx, my] = map([best.x + best.w / 2, best.y + best.h / 2]);
+    const bw = best.w / zoom, bh = best.h / zoom;
     const left = Math.max(0, mx - bw / 2), top = Math.max(0, my - bh / 2);
     const right = Math.min(width, mx + bw / 2), bottom = Math.min(height, my + bh / 2);
     if (right - left < 2 || bottom - top < 2) return null;
-    return { box: [left, top, right - left, bottom - top], score: nearest.score, landmarks: nearest.landmarks.map(map) };
+    return { box: [left, top, right - left, bottom - top], score: best.score, landmarks: best.landmarks.map(map) };
   }
 
   /** roll.estimate_rolls: for each box, the angle that turns its face upright. */

@@ -242,6 +242,32 @@ def test_a_large_face_its_second_look_leaves_unsure_is_looked_at_again_larger(mo
     assert detector._second_look(detector._yunet_model, bgr, face, 0.0) is None and sides == [128]
 
 
+class RowsYuNet:
+    """Stands in for YuNet in a second look: the same rows (x, y, w, h, 10 landmark values, score)
+    whatever the view."""
+
+    def __init__(self, rows: list[tuple[float, float, float, float, float]]):
+        self.rows = np.array([[x, y, w, h, *([x + w / 2, y + h / 2] * 5), score] for x, y, w, h, score in rows],
+                             np.float32)
+
+    def detect(self, view: np.ndarray) -> np.ndarray:
+        return self.rows
+
+
+def test_the_second_look_keeps_the_best_scored_face_in_the_middle_not_the_box_nearest_it(yunet):
+    """A bench face (PublicTest, seed 1) YuNet scored 0.81 in its 128-px look was turned down
+    because its mouth raised a 0.04 box nearer the view's middle."""
+    rows = [(70, 67, 120, 148, 0.81),  # the face, its centre 13 px from the 256-px view's middle
+            (105, 98, 62, 79, 0.04),  # its mouth, 9.5 px from the middle
+            (0, 0, 100, 100, 0.95),  # a face off the middle: another face's
+            (118, 118, 20, 20, 0.9)]  # a box far smaller than the face looked at
+    bgr = np.zeros((300, 300, 3), np.uint8)
+    look = yunet._look(RowsYuNet(rows), bgr, Detection((100.0, 100.0, 64.0, 64.0), 0.5), 0.0, 128)
+    assert look is not None and look.score == pytest.approx(0.81)
+    assert look.box == pytest.approx((103.0, 101.5, 60.0, 74.0))  # mapped back: half the size, about its centre
+    assert yunet._look(RowsYuNet(rows[2:]), bgr, Detection((100.0, 100.0, 64.0, 64.0), 0.5), 0.0, 128) is None
+
+
 def test_a_box_too_small_to_enlarge_gets_neither_a_second_look_nor_the_check(monkeypatch):
     photo = cv2.resize(data.astronaut(), (120, 120), interpolation=cv2.INTER_AREA)  # her face about 20 px
     photo = cv2.copyMakeBorder(photo, 300, 300, 580, 580, cv2.BORDER_REFLECT)  # 1280 x 720, the detector sees 960

@@ -127,8 +127,8 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
                 found[row][3] = True
     sides, turns, hits, close_ups = (np.array(column) for column in zip(*found))
 
-    def recall(mask) -> dict:
-        return {"faces": int(mask.sum()), "recall": float(hits[mask].mean()) if mask.any() else None}
+    def recall(mask, counted=hits) -> dict:
+        return {"faces": int(mask.sum()), "recall": float(counted[mask].mean()) if mask.any() else None}
 
     no_face = {name: len(detector.detect(photo)) for name, photo in no_face_photos.items()}
     real = {name: len(detector.detect(photo)) for name, photo in (real_photos or {}).items()}
@@ -139,8 +139,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         "recall_60px_and_more": recall(sides >= 60),
         "false_alarms_per_composite": alarms / len(composites),
         "close_ups_framed_whole": int(close_ups.sum()),  # false alarms that are a close-up's whole face
-        "recall_60px_and_more_with_close_ups": float((hits | close_ups)[sides >= 60].mean()) if (sides >= 60).any()
-        else None,
+        "recall_60px_and_more_with_close_ups": recall(sides >= 60, hits | close_ups)["recall"],
         "detections_on_photos_without_a_face": no_face,
         "detections_on_real_photos_without_a_face": real,
         "level_angle_error_degrees": {"median": float(np.median(level_errors)),

@@ -55,16 +55,17 @@ def free_spot(rng: np.random.Generator, side: int, placed: list[dict], size: tup
     return None
 
 
-def box_finds_face(box: tuple[float, float, float, float], face: dict, largest: float = 1.6) -> bool:
+FINDS_LARGEST = 1.6  # the largest box, in times a face's square, that finds the face
+CLOSE_UP_LARGEST = 2.0  # a box up to this many times a face's square may frame a close-up FER2013 cut tightly
+
+
+def box_finds_face(box: tuple[float, float, float, float], face: dict, largest: float = FINDS_LARGEST) -> bool:
     """Whether a box (x, y, w, h) finds the pasted ``face`` (``centre``, ``side``): its centre lies
     inside the face's square and its side is 0.4-``largest`` times the square's."""
     x, y, w, h = box
     cx, cy, side = x + w / 2, y + h / 2, face["side"]
     inside = abs(cx - face["centre"][0]) <= side / 2 and abs(cy - face["centre"][1]) <= side / 2
     return inside and 0.4 <= max(w, h) / side <= largest
-
-
-CLOSE_UP_LARGEST = 2.0  # a box up to this many times a face's square may frame a close-up FER2013 cut tightly
 
 
 def face_alone(face: np.ndarray, scale: int, pad_fraction: float, degrees: float = 0.0) -> tuple[np.ndarray, int]:

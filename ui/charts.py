@@ -7,6 +7,12 @@ import plotly.graph_objects as go
 
 from fer_core.labels import EMOTIONS
 
+# One colour per expression, the same on every chart that tells them apart (the batch's counts, a
+# video's timelines and the Live page's, which gets them from ``ui.live_camera``).
+EXPRESSION_COLOURS = {"angry": "#d62728", "disgust": "#7f9a2e", "fear": "#8c62c8", "happy": "#ffb300",
+                      "sad": "#1f77b4", "surprise": "#17becf", "neutral": "#9e9e9e"}
+NOT_AN_EXPRESSION = "#c0c0c0"  # photos without a face, unreadable ones
+
 
 def probability_bars(probabilities: dict[str, float], highlight: str | None = None) -> go.Figure:
     """Horizontal bars of the seven class probabilities."""
@@ -92,7 +98,7 @@ def reliability_diagram(before: list[dict], after: list[dict] | None = None) -> 
 def expression_summary(summary: dict[str, int]) -> go.Figure:
     """Faces per expression across a batch (plus photos with no face or unreadable ones)."""
     names = list(summary)
-    colours = ["#ffc400" if name in EMOTIONS else "#c0c0c0" for name in names]
+    colours = [EXPRESSION_COLOURS.get(name, NOT_AN_EXPRESSION) for name in names]
     figure = go.Figure(go.Bar(x=names, y=[summary[n] for n in names], marker_color=colours,
                               text=[summary[n] for n in names], textposition="auto"))
     figure.update_layout(height=300, margin=dict(l=0, r=0, t=10, b=0), yaxis_title="faces / photos",
@@ -104,7 +110,8 @@ def expression_summary(summary: dict[str, int]) -> go.Figure:
 def emotion_timeline(records: list[dict]) -> go.Figure:
     """One face's expression over a video: the seven probabilities at each sampled frame, stacked."""
     rows = [{"time (s)": r["time_s"], "expression": name, "probability": r[name]} for r in records for name in EMOTIONS]
-    figure = px.area(rows, x="time (s)", y="probability", color="expression", category_orders={"expression": EMOTIONS})
+    figure = px.area(rows, x="time (s)", y="probability", color="expression", category_orders={"expression": EMOTIONS},
+                     color_discrete_map=EXPRESSION_COLOURS)
     figure.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(range=[0, 1], tickformat=".0%"),
                          legend_title_text="")
     return figure

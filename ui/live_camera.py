@@ -13,6 +13,8 @@ from typing import Callable
 
 import streamlit as st
 
+from ui.charts import EXPRESSION_COLOURS
+
 ASSETS = Path(__file__).resolve().parent / "live"
 STATIC_BASE = "app/static/live/"  # where Streamlit serves static/live (server.enableStaticServing)
 
@@ -32,7 +34,7 @@ def live_camera(key: str, on_snapshot: Callable[[], None] | None = None, *, dete
 
     ``detect_side``: the longest side of the copy of each frame the detector sees (the classifier
     crops the full-size frame)."""
-    return _component()(key=key, data={"base": STATIC_BASE, "detectSide": detect_side},
+    return _component()(key=key, data={"base": STATIC_BASE, "detectSide": detect_side, "colours": EXPRESSION_COLOURS},
                         on_snapshot_change=on_snapshot or (lambda: None))
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from conftest import SHARED_CSV
 
+from fer_core.labels import EMOTIONS
+from ui.charts import EXPRESSION_COLOURS
 from ui.live_harness import (
     LABEL_PATTERN,
     analyse_in_browser,
@@ -28,8 +30,14 @@ from ui.live_harness import (
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 playwright = pytest.importorskip("playwright.sync_api")
+
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")]
+
+
+def rgb(hex_colour: str) -> str:
+    """``#d62728`` as a browser writes it back: ``rgb(214, 39, 40)``."""
+    return "rgb({}, {}, {})".format(*(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)))
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +82,8 @@ def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_u
         assert np.median(seen["fps"]) >= 10  # 20-27 fps on two cores; the margin is for a busy test machine
         assert seen["bytes_sent"] == 0 and seen["status"] == ""
         assert page.locator(".bars .value").count() == 7
+        swatches = page.locator(".legend i").evaluate_all("items => items.map(item => item.style.background)")
+        assert swatches == [rgb(EXPRESSION_COLOURS[name]) for name in EMOTIONS]  # the app's colour for each
         if os.environ.get("FER_SCREENSHOT_DIR"):  # the README's picture
             page.set_viewport_size({"width": 1280, "height": 1480})
             page.wait_for_timeout(1500)

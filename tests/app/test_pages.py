@@ -265,6 +265,17 @@ def test_learning_curves_show_the_raw_weights_score_of_an_ema_run():
     assert list(figure.data[2].y) == [0.47, 0.58] and figure.data[2].yaxis == "y2"
 
 
+def test_each_expression_has_one_colour_on_the_batch_chart_and_the_video_timeline():
+    from ui.charts import EXPRESSION_COLOURS, NOT_AN_EXPRESSION, emotion_timeline, expression_summary
+
+    assert list(EXPRESSION_COLOURS) == list(EMOTIONS) and len(set(EXPRESSION_COLOURS.values())) == len(EMOTIONS)
+    counts = expression_summary({**{name: 1 for name in EMOTIONS}, "no face": 2})
+    assert list(counts.data[0].marker.color) == [*EXPRESSION_COLOURS.values(), NOT_AN_EXPRESSION]
+    record = {"time_s": 0.0, **{name: 1 / 7 for name in EMOTIONS}}
+    timeline = emotion_timeline([record, {**record, "time_s": 0.5}])
+    assert {trace.name: trace.line.color for trace in timeline.data} == EXPRESSION_COLOURS
+
+
 @pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it
 def test_training_after_the_other_pages_ran_in_the_same_process(app_env, astronaut_jpeg, cat_png):
     """Predict, Show why, Batch and Explore, then a training run from the Train page: no layer-name

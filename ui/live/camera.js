@@ -3,7 +3,7 @@
 // face's probabilities, the frame rate and a 60-second timeline. Frames stay in this tab; the
 // only thing ever sent to the server is a still, when the user presses Snapshot.
 
-const COLOURS = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692"]; // Plotly's, as the app's charts
+const FALLBACK_COLOUR = "#8aa1b4"; // an expression the server sent no colour for (ui.charts.EXPRESSION_COLOURS)
 const TIMELINE_SECONDS = 60;
 const instances = new WeakMap();
 
@@ -54,6 +54,7 @@ class LiveCamera {
       this.say(`The face and expression models could not be loaded (${error.message || error}).`);
       return;
     }
+    this.colours = this.pipeline.emotions.map((name) => (this.options.colours || {})[name] || FALLBACK_COLOUR);
     this.buildBars();
     this.buildLegend();
     await this.openCamera();
@@ -286,7 +287,7 @@ class LiveCamera {
       let y = height - axis;
       counts.forEach((count, i) => {
         const h = ((height - axis) * count) / total;
-        context.fillStyle = COLOURS[i];
+        context.fillStyle = this.colours[i];
         context.fillRect(k * step, y - h, Math.ceil(step), h);
         y -= h;
       });
@@ -301,7 +302,7 @@ class LiveCamera {
     this.legend.replaceChildren(...this.pipeline.emotions.map((name, i) => {
       const item = document.createElement("span");
       const swatch = document.createElement("i");
-      swatch.style.background = COLOURS[i];
+      swatch.style.background = this.colours[i];
       item.append(swatch, name);
       return item;
     }));

@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-likely", type=float, default=DetectorConfig().check_likely,
                         help="a weak face the check finds this likely is kept when its second look is as sure as "
                              "an unsure face's must be (default: the app's; 0: not)")
+    parser.add_argument("--check-limit", type=int, default=DetectorConfig().check_limit,
+                        help="second looks the face check may ask for in one photo (default: the app's)")
+    parser.add_argument("--no-gray-look", action="store_true", help="second looks in colour only, not in gray too")
     parser.add_argument("--verify-min-side", type=int, default=DetectorConfig().verify_min_side,
                         help="a smaller box gets no second look nor check (default: the app's; 0: any box)")
     parser.add_argument("--no-align", action="store_true", help="no roll network: level by YuNet's eye line")
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                                        check_from=args.check_from, check_accept=args.check_accept,
                                        check_look=args.check_look, check_likely=args.check_likely,
                                        large_look_side=args.large_look_side, verify_min_side=args.verify_min_side,
+                                       check_limit=args.check_limit, gray_look=not args.no_gray_look,
                                        align=not args.no_align)}
     results = {kind: measure(FaceDetector(configs[kind]), composites, no_face, real) for kind in DETECTORS[::-1]}
     if args.json:

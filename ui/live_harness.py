@@ -47,6 +47,25 @@ def small_head_turned_by_40() -> np.ndarray:
     return photo
 
 
+# What a small astronaut photo keeps of red, green and blue under each light, its side in pixels
+# and its blur: the second look in colour leaves her unconfirmed, the same look in gray finds her.
+COLOURED_LIGHTS = {"red": ((1.0, 0.45, 0.35), 112, 1.0), "green": ((0.4, 1.0, 0.4), 128, 1.0),
+                   "blue": ((0.35, 0.55, 1.0), 144, 1.5)}
+
+
+def astronaut_under_coloured_light(light: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """A 640 x 360 grey photo with the astronaut shrunk to a small square at (200, 100), lit by
+    one of ``COLOURED_LIGHTS`` and slightly blurred, and where her face's centre is."""
+    import skimage.data
+
+    keeps, side, blur = COLOURED_LIGHTS[light]
+    small = cv2.resize(skimage.data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+    photo = np.full((360, 640, 3), 90, np.uint8)
+    photo[100:100 + side, 200:200 + side] = cv2.GaussianBlur(np.clip(small * np.array(keeps), 0, 255).astype(np.uint8),
+                                                             (0, 0), blur)
+    return photo, (200 + 223 * side / 512, 100 + 120 * side / 512)  # her face is about (223, 120) of 512
+
+
 def selfie_frame(face_rgb: np.ndarray, size: tuple[int, int] = (640, 480), face_side: int = 300) -> np.ndarray:
     """A webcam-like frame: the face photo scaled to ``face_side`` pixels in the middle of a grey room."""
     width, height = size

@@ -9,7 +9,8 @@ Two detectors (nothing is downloaded):
   landmarks per face. A face it is unsure of (a score between ``candidate_threshold`` and
   ``score_threshold``) gets a second look: turned upright and scaled to ``verify_side`` pixels
   (a large face that look leaves unsure, to ``large_look_side`` too), it is kept when YuNet then
-  scores it ``verify_threshold`` or more. A weaker face still (from ``check_from``) is kept when
+  scores it ``verify_threshold`` or more, in colour or, where colour misleads it (a coloured
+  light), in gray (``gray_look``). A weaker face still (from ``check_from``) is kept when
   the face check (``fer_core.inference.face_check``) is sure of it and its second look scores it
   at least ``check_look``, or when the check finds it likely (``check_likely``) and its second look
   is as sure as an unsure face's must be.
@@ -61,11 +62,14 @@ class DetectorConfig:
     check_look: float = 0.3  # ... and when its second look scores it this much (0: no look)
     check_likely: float = 0.5  # a weak face the check finds this likely is kept when its second look reaches
     #                            verify_threshold, as an unsure face's must (0: not)
-    check_limit: int = 16  # second looks the face check may ask for in one photo, the likeliest faces first
-    #                        (bench/detection.py: 64 found no more, in more time)
+    check_limit: int = 8  # second looks the face check may ask for in one photo, the likeliest faces first
+    #                       (bench/detection.py, seeds 0-9: 8, 12 and 16 find the same faces; 64 no more)
     face_check_model: str = str(FACE_CHECK_MODEL)
     nms_threshold: float = 0.3  # overlap above which the weaker of two boxes is dropped
     turns: tuple[float, ...] = ()  # also look in copies turned by these degrees (faces tilted that way)
+    gray_look: bool = True  # an unsure second look also sees its view in gray, and a face sure there counts
+    #                         (bench/detection.py, seeds 0-9: 1,749 faces against 1,741; 19 false alarms against
+    #                         18, the new one a close-up's whole face; the same on photos without a face)
     # Haar cascade
     cascade: str = "haarcascade_frontalface_alt.xml"
     scale_factor: float = 1.2
@@ -124,7 +128,21 @@ def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not
 PART_OF_A_FACE = 0.3  # a box sharing more of its area with a face is that face again
 LIKELY_OVERLAP = 0.05  # ... and a likely (not sure) weak box sharing more than this with a face found
+GRAY_LOOK_FROM = 0.5  # a second look scoring its face less is not seen in gray (bench/detection.py, seeds 0-9:
+#                       one face fewer than from 0.05, for a sixth of the looks in gray on real photos)
 CHECKED_AT_MOST = 512  # weak faces the face check reads in one photo, the best scored first (gravel raises ~2,000)
+
+
+def _best_in_the_middle(rows, view: int, side: int):
+    """The best-scored of YuNet's ``rows`` in a ``view``-pixel look whose face should be ``side``
+    pixels in its middle: its centre within half of ``side`` of the middle, its side 0.5-2 times
+    ``side``; or None."""
+    best = None
+    for row in rows:
+        offset = max(abs(row[0] + row[2] / 2 - view / 2), abs(row[1] + row[3] / 2 - view / 2))
+        if offset < side / 2 and 0.5 <= max(row[2], row[3]) / side <= 2 and (best is None or row[14] > best[14]):
+            best = row
+    return best
 
 
 def covered(box: tuple[float, float, float, float], faces: list["Detection"], overlap: float = PART_OF_A_FACE) -> bool:
@@ -322,7 +340,12 @@ class FaceDetector:
         """``face`` turned upright by ``roll`` and scaled to ``side`` pixels in a view twice as large:
         YuNet's best-scored face in the middle of that view (its centre within half of ``side``,
         its side 0.5-2 times ``side``), mapped back, or None. The best scored, not the nearest: a
-        face's mouth or eye can raise a weak box nearer the middle than the face's own."""
+        face's mouth or eye can raise a weak box nearer the middle than the face's own. With
+        ``gray_look``, a view whose face is unsure (from ``GRAY_LOOK_FROM`` to ``verify_threshold``)
+        is also seen in gray, and a face the gray view is sure of (``verify_threshold``) counts:
+        colours that mislead YuNet (a coloured light, a gray face on a coloured ground) are gone
+        there. Only a sure one: in gray, the shuttle behind the astronaut scores 0.45, past the 0.3
+        that a weak box the face check is sure of needs."""
         x, y, w, h = face.box
         centre = (x + w / 2, y + h / 2)
         view = 2 * side  # 256 or 512: a multiple of 32, so YuNet's input needs no padding
@@ -330,11 +353,13 @@ class FaceDetector:
         matrix[0, 2] += view / 2 - centre[0]
         matrix[1, 2] += view / 2 - centre[1]
         upright = cv2.warpAffine(bgr, matrix, (view, view), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        best = None
-        for row in yunet.detect(upright):
-            offset = max(abs(row[0] + row[2] / 2 - view / 2), abs(row[1] + row[3] / 2 - view / 2))
-            if offset < side / 2 and 0.5 <= max(row[2], row[3]) / side <= 2 and (best is None or row[14] > best[14]):
-                best = row
+        best = _best_in_the_middle(yunet.detect(upright), view, side)
+        if self.config.gray_look and best is not None and GRAY_LOOK_FROM <= best[14] < self.config.verify_threshold:
+            gray = cv2.cvtColor(upright, cv2.COLOR_BGR2GRAY)
+            if not all(np.array_equal(upright[..., channel], gray) for channel in range(3)):  # a gray view: seen
+                in_gray = _best_in_the_middle(yunet.detect(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)), view, side)
+                if in_gray is not None and in_gray[14] >= self.config.verify_threshold:
+                    best = in_gray
         if best is None:
             return None
         return self._mapped_back(best, cv2.invertAffineTransform(matrix), side / max(w, h), bgr.shape[:2])

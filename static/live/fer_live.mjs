@@ -126,20 +126,23 @@ export class Pipeline {
   }
 
   /** detector.FaceDetector._look: `face` turned upright by `roll` and scaled to `side` pixels in a
-   * view twice as large; YuNet's best-scored face in the middle, mapped back, or null. */
+   * view twice as large (an unsure face's view seen in gray too, when the manifest says
+   * gray_look: a face sure there counts); YuNet's best-scored face in the middle, mapped back,
+   * or null. */
   async look(image, face, roll, side) {
-    const { candidate_threshold: candidate, score_threshold: sure } = this.manifest.detector;
+    const { candidate_threshold: candidate, score_threshold: sure, verify_threshold: verified,
+      gray_look: grayLook, gray_look_from: grayFrom } = this.manifest.detector;
     const [x, y, w, h] = face.box;
     const cx = x + w / 2, cy = y + h / 2, view = 2 * side, zoom = side / Math.max(w, h);
     const m = rotationMatrix(cx, cy, roll, zoom);
     m[2] += view / 2 - cx;
     m[5] += view / 2 - cy;
-    const rows = await this.yunet(warpBGRPlanes(image, invertAffine(m), view), view, view, Math.min(candidate || sure, sure));
-    let best = null;
-    for (const row of rows) {
-      const offset = Math.max(Math.abs(row.x + row.w / 2 - view / 2), Math.abs(row.y + row.h / 2 - view / 2));
-      const ratio = Math.max(row.w, row.h) / side;
-      if (offset < side / 2 && ratio >= 0.5 && ratio <= 2 && (!best || row.score > best.score)) best = row;
+    const planes = warpBGRPlanes(image, invertAffine(m), view), threshold = Math.min(candidate || sure, sure);
+    let best = bestInTheMiddle(await this.yunet(planes, view, view, threshold), view, side);
+    if (grayLook && best && best.score >= grayFrom && best.score < verified) {
+      const gray = grayPlanes(planes); // null when the view is gray already
+      const inGray = gray ? bestInTheMiddle(await this.yunet(gray, view, view, threshold), view, side) : null;
+      if (inGray && inGray.score >= verified) best = inGray; // only a face the gray view is sure of
     }
     if (!best) return null;
     const back = invertAffine(m), { width, height } = image;
@@ -298,6 +301,31 @@ export function warpBGRPlanes(image, inv, size) {
     }
   });
   return { input, padW: size, padH: size };
+}
+
+/** detector._best_in_the_middle: the best-scored row whose centre is within half of `side` of the
+ * `view`'s middle and whose side is 0.5-2 times `side`, or null. */
+function bestInTheMiddle(rows, view, side) {
+  let best = null;
+  for (const row of rows) {
+    const offset = Math.max(Math.abs(row.x + row.w / 2 - view / 2), Math.abs(row.y + row.h / 2 - view / 2));
+    const ratio = Math.max(row.w, row.h) / side;
+    if (offset < side / 2 && ratio >= 0.5 && ratio <= 2 && (!best || row.score > best.score)) best = row;
+  }
+  return best;
+}
+
+/** cv2.cvtColor(BGR2GRAY) then (GRAY2BGR) on warpBGRPlanes' output: the weights of toGray, the
+ * same gray in all three planes; null when the view is gray already (every plane that gray). */
+export function grayPlanes({ input, padW, padH }) {
+  const plane = padW * padH, gray = new Float32Array(3 * plane);
+  let coloured = false;
+  for (let i = 0; i < plane; i++) {
+    const value = (input[2 * plane + i] * 9798 + input[plane + i] * 19235 + input[i] * 3735 + 16384) >> 15;
+    coloured ||= input[i] !== value || input[plane + i] !== value || input[2 * plane + i] !== value;
+    gray[i] = gray[plane + i] = gray[2 * plane + i] = value;
+  }
+  return coloured ? { input: gray, padW, padH } : null;
 }
 
 /** cv2.dnn.NMSBoxes on the boxes as they are (not whole pixels), as the server suppresses the

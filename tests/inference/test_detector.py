@@ -205,6 +205,35 @@ def test_a_small_face_turned_by_40_degrees_is_found_by_the_second_look():
     assert faces[0].roll == pytest.approx(-40, abs=8)
 
 
+@pytest.mark.parametrize("light", ["red", "green", "blue"])
+def test_a_small_face_under_coloured_light_is_found_by_the_second_looks_gray_view(yunet, light):
+    from ui.live_harness import astronaut_under_coloured_light
+
+    photo, (face_x, face_y) = astronaut_under_coloured_light(light)
+    assert FaceDetector(DetectorConfig(gray_look=False)).find(photo) == []  # the look in colour: unsure
+    faces = yunet.find(photo)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    assert abs(x + w / 2 - face_x) < 8 and abs(y + h / 2 - face_y) < 8
+
+
+def test_a_gray_photo_gets_no_second_look_in_gray(monkeypatch):
+    """A gray view looked at again in gray would be the same look twice: a gray photo costs the
+    same YuNet runs either way (the photo, and the looks at the face it is unsure of)."""
+    from ui.live_harness import astronaut_under_coloured_light
+
+    photo = cv2.cvtColor(cv2.cvtColor(astronaut_under_coloured_light("green")[0], cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    runs = {}
+    for gray_look in (False, True):
+        detector = FaceDetector(DetectorConfig(gray_look=gray_look))
+        seen = runs[gray_look] = []
+        detect = detector._yunet_model.detect
+        monkeypatch.setattr(detector._yunet_model, "detect", lambda view, seen=seen, detect=detect: seen.append(view.shape)
+                            or detect(view))
+        assert len(detector.find(photo)) == 1
+    assert len(runs[True]) == len(runs[False]) >= 2
+
+
 def test_a_photo_without_a_face_can_still_be_classified_whole(predictor):
     assert predictor.predict(data.chelsea()) == []
     whole = predictor.predict(data.chelsea(), whole_image_if_no_face=True)

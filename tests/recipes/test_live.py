@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fer_core.errors import ModelError
-from fer_core.inference.detector import DetectorConfig, FaceDetector
+from fer_core.inference.detector import GRAY_LOOK_FROM, DetectorConfig, FaceDetector
 from fer_core.inference.roll import LOOKS
 from fer_core.recipes.live import (
     DETECTOR_FILE,
@@ -50,6 +50,8 @@ def test_export_live_writes_both_networks_measured_and_the_settings_the_browser_
     assert manifest["detector"]["verify_side"] == config.verify_side
     assert manifest["detector"]["verify_min_side"] == config.verify_min_side
     assert manifest["detector"]["large_look_side"] == config.large_look_side
+    assert manifest["detector"]["gray_look"] == config.gray_look
+    assert manifest["detector"]["gray_look_from"] == GRAY_LOOK_FROM
     assert (out / ROLL_FILE).read_bytes() == Path(config.roll_model).read_bytes()
     assert manifest["roll"]["unit"] == 30.0 and manifest["roll"]["looks"] == LOOKS and manifest["roll"]["max_degrees"] == 45
     assert manifest["crop"] == {"align": True, "min_turn": config.min_turn, "scale": config.framing[0],
@@ -127,7 +129,7 @@ def test_the_shipped_live_files_come_from_the_shipped_model():
     config = DetectorConfig()  # the browser shares the server's current settings
     assert manifest["crop"]["min_turn"] == config.min_turn and manifest["crop"]["align"] == config.align
     shared = ("score_threshold", "candidate_threshold", "verify_side", "verify_min_side", "large_look_side",
-              "verify_threshold")
+              "verify_threshold", "gray_look")
     assert [manifest["detector"][k] for k in shared] == [getattr(config, k) for k in shared]
     assert manifest["roll"]["looks"] == LOOKS
     accuracy = manifest["expression"]["accuracy"]

@@ -27,9 +27,9 @@ def recall_and_alarms(config: DetectorConfig, photos) -> tuple[float, float]:
 
 def test_the_bench_faces_of_60_px_and_more_are_found_with_few_false_alarms(bench_photos):
     recall, alarms = recall_and_alarms(DetectorConfig(), bench_photos[0])
-    assert recall >= 0.94 and alarms <= 0.04  # measured: 94.6%, two false alarms in 60 photos (one the edge of a face)
+    assert recall >= 0.95 and alarms <= 0.04  # measured: 95.2%, two false alarms in 60 photos (one the edge of a face)
     without_larger_looks, _ = recall_and_alarms(DetectorConfig(large_look_side=0, check_likely=0), bench_photos[0])
-    assert without_larger_looks <= recall - 0.03  # measured: 91.0%
+    assert without_larger_looks <= recall - 0.025  # measured: 92.2%, 5 faces fewer (91.0% before the look in gray)
 
 
 def test_boxes_too_small_to_enlarge_raise_no_face_on_gravel(bench_photos):

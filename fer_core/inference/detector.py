@@ -70,6 +70,8 @@ class DetectorConfig:
     gray_look: bool = True  # an unsure second look also sees its view in gray, and a face sure there counts
     #                         (bench/detection.py, seeds 0-9: 1,749 faces against 1,741; 19 false alarms against
     #                         18, the new one a close-up's whole face; the same on photos without a face)
+    gray_look_from: float = 0.5  # a second look scoring its face less is not seen in gray (bench/detection.py,
+    #                              seeds 0-9: one face fewer than from 0.05, for a sixth of the gray looks on real photos)
     # Haar cascade
     cascade: str = "haarcascade_frontalface_alt.xml"
     scale_factor: float = 1.2
@@ -128,8 +130,6 @@ def detector_view(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 LIKELY_FACE = 0.5  # a candidate the face check thinks more likely a face than not
 PART_OF_A_FACE = 0.3  # a box sharing more of its area with a face is that face again
 LIKELY_OVERLAP = 0.05  # ... and a likely (not sure) weak box sharing more than this with a face found
-GRAY_LOOK_FROM = 0.5  # a second look scoring its face less is not seen in gray (bench/detection.py, seeds 0-9:
-#                       one face fewer than from 0.05, for a sixth of the looks in gray on real photos)
 CHECKED_AT_MOST = 512  # weak faces the face check reads in one photo, the best scored first (gravel raises ~2,000)
 
 
@@ -341,7 +341,7 @@ class FaceDetector:
         YuNet's best-scored face in the middle of that view (its centre within half of ``side``,
         its side 0.5-2 times ``side``), mapped back, or None. The best scored, not the nearest: a
         face's mouth or eye can raise a weak box nearer the middle than the face's own. With
-        ``gray_look``, a view whose face is unsure (from ``GRAY_LOOK_FROM`` to ``verify_threshold``)
+        ``gray_look``, a view whose face is unsure (from ``gray_look_from`` to ``verify_threshold``)
         is also seen in gray, and a face the gray view is sure of (``verify_threshold``) counts:
         colours that mislead YuNet (a coloured light, a gray face on a coloured ground) are gone
         there. Only a sure one: in gray, the shuttle behind the astronaut scores 0.45, past the 0.3
@@ -354,7 +354,8 @@ class FaceDetector:
         matrix[1, 2] += view / 2 - centre[1]
         upright = cv2.warpAffine(bgr, matrix, (view, view), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         best = _best_in_the_middle(yunet.detect(upright), view, side)
-        if self.config.gray_look and best is not None and GRAY_LOOK_FROM <= best[14] < self.config.verify_threshold:
+        unsure = best is not None and self.config.gray_look_from <= best[14] < self.config.verify_threshold
+        if self.config.gray_look and unsure:
             gray = cv2.cvtColor(upright, cv2.COLOR_BGR2GRAY)
             if not all(np.array_equal(upright[..., channel], gray) for channel in range(3)):  # a gray view: seen
                 in_gray = _best_in_the_middle(yunet.detect(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)), view, side)

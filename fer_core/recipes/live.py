@@ -30,7 +30,7 @@ from fer_core.artifacts.exports import file_sha256
 from fer_core.data.dataset import Dataset
 from fer_core.errors import ModelError
 from fer_core.geometry import IMAGE_SIZE, INPUT_SHAPE
-from fer_core.inference.detector import GRAY_LOOK_FROM, DetectorConfig
+from fer_core.inference.detector import DetectorConfig
 from fer_core.inference.engines import KerasEngine, OnnxEngine
 from fer_core.inference.roll import LOOKS, MAX_ROLL, RollNet
 from fer_core.inference.yunet import free_input_size
@@ -106,7 +106,7 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
             "candidate_threshold": config.detector.candidate_threshold, "verify_side": config.detector.verify_side,
             "verify_min_side": config.detector.verify_min_side, "large_look_side": config.detector.large_look_side,
             "verify_threshold": config.detector.verify_threshold, "gray_look": config.detector.gray_look,
-            "gray_look_from": GRAY_LOOK_FROM,
+            "gray_look_from": config.detector.gray_look_from,
             "max_side": config.detector.detect_max_side,
         },
         "roll": {"file": ROLL_FILE, "sha256": file_sha256(out_dir / ROLL_FILE),

@@ -11,6 +11,7 @@ SCHEDULES = ("cosine", "plateau", "constant")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
 RESAMPLINGS = ("sequential", "single")
+FILL_MODES = ("reflect", "nearest")  # how a shift, turn or zoom fills pixels from outside the face
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class TrainConfig:
     rotation_degrees: float = 10.0
     zoom: float = 0.1
     resampling: str = "sequential"  # sequential (rotate, shift, zoom: 3 resamplings) | single (one affine transform)
+    fill_mode: str = "reflect"  # reflect (the face mirrored at its edge) | nearest (edge pixels repeated, as the
+    #                             app's crop of a face at a photo's edge is filled)
     erasing: float = 0.0  # probability of erasing a random patch (0: off)
     mixup: float = 0.0  # MixUp's Beta alpha: blend pairs of faces and targets (0: off; fer_core.training.mixing)
     cutmix: float = 0.0  # CutMix's Beta alpha: paste a patch of another face (0: off; both on: one a batch)
@@ -59,7 +62,8 @@ class TrainConfig:
             problems.append("learning_rate must be positive")
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
                                      ("class_weighting", self.class_weighting, CLASS_WEIGHTINGS),
-                                     ("resampling", self.resampling, RESAMPLINGS)):
+                                     ("resampling", self.resampling, RESAMPLINGS),
+                                     ("fill_mode", self.fill_mode, FILL_MODES)):
             if value not in allowed:
                 problems.append(f"{name} {value!r} is unknown; choose one of {', '.join(allowed)}")
         if not 0 <= self.label_smoothing < 1:

@@ -107,3 +107,28 @@ def test_an_augmented_run_resumes_from_its_checkpoint(tmp_path):
     train(TrainConfig(epochs=1, **fast), data, run_dir=tmp_path / "run")
     resumed = train(TrainConfig(epochs=2, **fast), data, run_dir=tmp_path / "run", resume=True)
     assert len(resumed.history["loss"]) == 2 and resumed.card["config"]["resampling"] == "single"
+
+
+def test_fill_mode_repeats_the_edge_pixels_as_the_apps_crop_does():
+    """Zoomed out, the face's surround is its edge pixels repeated ("nearest"), as the app fills a crop
+    reaching past a photo's edge, or the face mirrored ("reflect")."""
+    ramp = np.tile(np.arange(48, dtype="float32") * 5, (48, 1))  # brighter to the right, constant down
+    faces = np.repeat(ramp.reshape(1, 48, 48, 1), 8, axis=0)
+
+    def zoomed_out(fill_mode: str) -> np.ndarray:
+        config = TrainConfig(resampling="single", flip=False, rotation_degrees=0, shift=0, zoom=0.5,
+                             fill_mode=fill_mode)
+        (layer,) = augmentation_layers(config, seed=2)
+        # the largest zoom the layer draws (1.5 times the face, about its centre), for every face
+        layer.transforms = lambda batch, height, width: np.tile(
+            np.array([[1.5, 0, -0.25 * 47, 0, 1.5, -0.25 * 47, 0, 0]], "float32"), (batch, 1))
+        return np.asarray(layer(faces, training=True))
+
+    nearest, reflect = zoomed_out("nearest"), zoomed_out("reflect")
+    np.testing.assert_allclose(nearest[:, :, :4, 0], 0.0, atol=1e-3)  # the left edge's 0 repeated
+    np.testing.assert_allclose(nearest[:, :, -4:, 0], 235.0, atol=1e-3)  # the right edge's 235 repeated
+    assert reflect[:, :, 0, 0].min() > 20  # mirrored: the face comes back past its edge
+    assert "--fill-mode nearest" in reproduce_command(TrainConfig(fill_mode="nearest"), "fer2013.csv.gz", "m.keras")
+    assert TrainConfig.from_dict({"arch": "vgg_fer", "zoom": 0.1}).fill_mode == "reflect"  # cards before the setting
+    with pytest.raises(TrainingError, match="fill_mode 'wrap' is unknown; choose one of reflect, nearest"):
+        TrainConfig(fill_mode="wrap")

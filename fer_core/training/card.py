@@ -39,10 +39,14 @@ def build_card(model, config: TrainConfig, data: Dataset, train_data: Dataset, v
 
 
 def lineage(parent_path: str) -> dict:
-    """What a parent model's card (the starting weights or the teacher) says about how it was made."""
+    """What a parent model's card (the starting weights or the teacher) says about how it was made:
+    its command and settings, and for a blurred network the command that trained it, so a network
+    fine-tuned from it can be made again from scratch."""
     from fer_core.artifacts.cards import read_card
 
     parent = read_card(parent_path)
-    keep = ("command", "training", "initialised_from", "distilled_from")
+    keep = ("command", "config", "training", "initialised_from", "distilled_from")
+    derived = {k: parent["derived_from"][k] for k in ("model", "command") if k in parent.get("derived_from", {})}
     return {"model": str(parent_path), **{k: parent[k] for k in keep if k in parent},
+            **({"derived_from": derived} if derived else {}),
             "validation_accuracy": parent.get("metrics", {}).get(parent.get("validation_split", ""), {}).get("accuracy")}

@@ -139,6 +139,23 @@ def test_training_can_start_from_a_blurred_model(tiny_model_path, tmp_path):
         np.testing.assert_allclose(mine, theirs, atol=1e-3)  # a learning rate of 1e-9 barely moves them
 
 
+def test_a_network_trained_on_from_a_blurred_one_records_how_that_one_was_trained(tiny_model_path, blurred,
+                                                                                 tmp_path):
+    """Train, blur, train on from the blurred file: the new card names the blurred file, its blur
+    command and settings, and the command that trained the network under the blur."""
+    blurred_path, blurred_card = blurred
+    config = TrainConfig(arch="tiny_cnn", epochs=1, batch_size=16, warmup_epochs=0, learning_rate=1e-4,
+                         resampling="single", zoom=0.25, fill_mode="nearest", init_from=str(blurred_path))
+    again = train(config, tiny_dataset(), out_path=tmp_path / "again.keras", run_dir=tmp_path / "run").model_path
+    card = json.loads(again.with_suffix(".json").read_text())
+    assert "--fill-mode nearest" in card["command"] and f"--init-from {blurred_path}" in card["command"]
+    start = card["initialised_from"]
+    assert start["model"] == str(blurred_path) and start["command"] == blurred_card["command"]
+    assert start["config"] == blurred_card["config"]  # the first network's own settings
+    assert start["derived_from"] == {"model": str(tiny_model_path), "command": blurred_card["derived_from"]["command"]}
+    assert start["derived_from"]["command"].startswith("python -m fer_core train ")
+
+
 def test_the_catalog_names_the_blur():
     assert architecture_of({"architecture": "vgg_fer_s", "input_blur": {"sigma": 0.6}}) == "vgg_fer_s + input blur"
     assert architecture_of({"architecture": "vgg_fer_s", "input_blur": {"sigma": 0.0}}) == "vgg_fer_s"

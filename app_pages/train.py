@@ -149,8 +149,9 @@ def settings_picker() -> None:
         return
     network = networks[int(choice)]
     plain, bf16 = network.cpu_hours(False), network.cpu_hours(True)
-    cpu = (f"about {plain:.0f} hours on {CPU_DESCRIPTION} with bfloat16 off ({bf16:.0f} with it on: that CPU "
-           "has no AMX)" if plain and bf16 else "not measured on a CPU")
+    cpu = (f"about {plain:.0f} hours on {CPU_DESCRIPTION} with bfloat16 off ({bf16:.0f} with it on; a CPU "
+           "without bfloat16 instructions is several times slower with it on)" if plain and bf16
+           else "not measured on a CPU")
     gpu = network.hardware.split("; ")[-1]
     st.info(f"Network {int(choice) + 1} of the shipped model: {network.config.epochs} epochs of "
             f"{architecture(network.config.arch).title}. It trained in {network.seconds / 60:.0f} minutes on "

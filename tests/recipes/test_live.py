@@ -51,7 +51,7 @@ def test_export_live_writes_both_networks_measured_and_the_settings_the_browser_
     assert manifest["detector"]["verify_min_side"] == config.verify_min_side
     assert manifest["detector"]["large_look_side"] == config.large_look_side
     assert manifest["detector"]["gray_look"] == config.gray_look
-    assert manifest["detector"]["gray_look_from"] == LIVE_DETECTOR.gray_look_from
+    assert manifest["detector"]["gray_look_from"] == config.gray_look_from
     assert (out / ROLL_FILE).read_bytes() == Path(config.roll_model).read_bytes()
     assert manifest["roll"]["unit"] == 30.0 and manifest["roll"]["looks"] == LOOKS and manifest["roll"]["max_degrees"] == 45
     assert manifest["crop"] == {"align": True, "min_turn": config.min_turn, "scale": config.framing[0],

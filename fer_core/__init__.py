@@ -2,6 +2,7 @@
 
 from importlib import import_module
 
+from fer_core.backend import choose_keras_backend
 from fer_core.errors import (
     DatasetError,
     FerError,
@@ -10,6 +11,8 @@ from fer_core.errors import (
     TrainingError,
 )
 from fer_core.labels import EMOTIONS
+
+choose_keras_backend()  # before any module imports Keras: JAX where TensorFlow is not installed
 
 __all__ = ["EMOTIONS", "DatasetError", "FerError", "ImageError", "ModelError", "TrainingError",
            "Predictor", "Face", "TrainConfig", "train", "load_dataset"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, csv_text, synthetic_faces
+from conftest import REPO, csv_text, needs_tensorflow, synthetic_faces
 
 from fer_core.data.loading import load_dataset
 from fer_core.errors import DatasetError, ModelError, TrainingError
@@ -206,6 +206,7 @@ def exported(tiny_model_path: Path, tmp_path: Path) -> Path:
     return model
 
 
+@needs_tensorflow
 @pytest.mark.parametrize("damage", ["100 random bytes mid-file", pytest.param("truncated", marks=pytest.mark.slow)])
 def test_a_damaged_litert_export_is_never_run_and_keras_takes_over_with_a_warning(tiny_model_path, tmp_path,
                                                                                astronaut_jpeg, damage):
@@ -352,6 +353,7 @@ def test_limits_are_printed_in_the_units_the_readme_states(tmp_path):
         load_rgb(b"\xff" * 25_100_000)
 
 
+@needs_tensorflow
 def test_the_app_warns_in_the_sidebar_when_a_damaged_export_makes_it_fall_back(monkeypatch, tmp_path,
                                                                              tiny_model_path):
     from streamlit.testing.v1 import AppTest

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Callable
 
@@ -53,6 +54,14 @@ class ExportFormat:
     measured_always: bool  # measured on real faces even without int8 weights
 
 
+def require_tensorflow(what: str) -> None:
+    """ModelError unless TensorFlow is installed: the LiteRT and ONNX converters run on it, whichever
+    backend Keras computes with (on Python 3.14, which TensorFlow has no wheels for, JAX)."""
+    if find_spec("tensorflow") is None:
+        raise ModelError(f"{what} converts the model with TensorFlow, which is not installed here (it has no "
+                         "wheels for Python 3.14 yet); run it with Python 3.11-3.13 and requirements.txt")
+
+
 def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportConfig(), data=None) -> dict:
     """Export ``x.keras`` to its twin (``x.tflite``, or ``x.onnx`` with ``config.format``), prove the
     two agree, and record it in the model card.
@@ -81,6 +90,7 @@ def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportCon
     faces = data.subset(config.split) if measured else None  # fail on a wrong split before converting
     model_path = Path(model_path)
     model = load_keras_model(model_path)
+    require_tensorflow(f"the {kind.title} export")  # after every check of what was asked for
     target = kind.path_for(model_path)
     tolerance = QUANTIZED_TOLERANCE if quantized else PARITY_TOLERANCE
     with tempfile.TemporaryDirectory(dir=model_path.parent) as work:

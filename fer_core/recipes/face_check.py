@@ -208,9 +208,10 @@ def train_face_check(data: Dataset, out_dir: str | os.PathLike,
 
     from fer_core.inference.face_check import FaceCheck
     from fer_core.nets.face_check_net import build_face_check_net
-    from fer_core.recipes.export import write_onnx
+    from fer_core.recipes.export import require_tensorflow, write_onnx
     from fer_core.recipes.roll import backup_folder, without_optimizer
 
+    require_tensorflow("the face check's ONNX export")
     real_photos = [{"name": path.name, "sha256": file_sha256(path)} for path in photo_files(config.negatives_from)]
     squares, labels = candidate_set(data, config, on_progress=on_progress)
     x = squares.astype(np.float32)[..., None]

@@ -36,7 +36,13 @@ from fer_core.inference.roll import LOOKS, MAX_ROLL, RollNet
 from fer_core.inference.yunet import free_input_size
 from fer_core.labels import EMOTIONS
 from fer_core.nets.roll_net import ROLL_UNIT
-from fer_core.recipes.export import PARITY_TOLERANCE, compare_accuracy, refuse_accuracy_loss, write_onnx
+from fer_core.recipes.export import (
+    PARITY_TOLERANCE,
+    compare_accuracy,
+    refuse_accuracy_loss,
+    require_tensorflow,
+    write_onnx,
+)
 
 DETECTOR_FILE = "face_detector.onnx"
 EXPRESSION_FILE = "expression.onnx"
@@ -72,6 +78,7 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
         raise ModelError("the Live page does not look in turned copies of the frame; export without turns")
     if config.detector.check_from:
         raise ModelError("the Live page has no face check; export with check_from=0 (LIVE_DETECTOR)")
+    require_tensorflow("the Live page's export")
     faces = data.subset(config.split)  # fails on a wrong split before converting anything
     model_path, out_dir = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)

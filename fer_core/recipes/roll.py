@@ -138,8 +138,9 @@ def train_roll_net(data: Dataset, out_dir: str | os.PathLike, config: RollTraini
     import keras
 
     from fer_core.nets.roll_net import build_roll_net
-    from fer_core.recipes.export import write_onnx
+    from fer_core.recipes.export import require_tensorflow, write_onnx
 
+    require_tensorflow("the roll network's ONNX export")
     train = data.subset(config.train_split).images
     val = data.subset(config.val_split).images[: config.val_faces]
     val_turns = random_turns(len(val), np.random.default_rng([config.seed, 1]), config.max_degrees)

@@ -56,7 +56,9 @@ def watch_for_stop(stop: threading.Event) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Give TensorFlow ``threads`` compute threads (the environment already tells the others)."""
+    """Give training ``threads`` compute threads (the environment already tells the numeric
+    libraries): TensorFlow's thread pools; under JAX or PyTorch, which size theirs by the cores a
+    process may run on, that many cores where the system lets a process choose (Linux)."""
     from fer_core.quiet import import_keras
 
     keras = import_keras()
@@ -68,6 +70,10 @@ def limit_threads(threads: int) -> None:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:  # its thread pools have started already
             pass
+    elif hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        if 0 < threads < len(cores):
+            os.sched_setaffinity(0, cores[-threads:])
 
 
 def main() -> int:

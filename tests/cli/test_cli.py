@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, png_claiming
+from conftest import REPO, needs_tensorflow, png_claiming
 
 from fer_core.cli import main
 
@@ -38,6 +38,7 @@ def test_evaluate_without_split_uses_every_row(tiny_model_path, tiny_csv, capsys
     assert json.loads(capsys.readouterr().out)["n"] == 42
 
 
+@needs_tensorflow
 def test_export_int8_needs_data_then_prints_both_engines_accuracy(tiny_model_path, tiny_csv, tmp_path, capsys):
     import shutil
 

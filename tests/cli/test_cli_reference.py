@@ -13,6 +13,7 @@ def test_the_reference_shows_each_commands_help_as_it_is(command, monkeypatch, c
     monkeypatch.setenv("COLUMNS", "100")  # the width docs/cli.md was written at
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"] if command else ["--help"])
-    shown = capsys.readouterr().out.strip()
-    assert shown in (REPO / "docs" / "cli.md").read_text(), (
+    # compared word for word: Python 3.13 aligns argparse's columns differently from 3.11 and 3.12
+    shown = " ".join(capsys.readouterr().out.split())
+    assert shown in " ".join((REPO / "docs" / "cli.md").read_text().split()), (
         f"docs/cli.md is out of date for {command or 'the top level'}; regenerate its Reference section")

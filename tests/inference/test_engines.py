@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import needs_tensorflow
 
 from fer_core.artifacts.cards import card_path, read_card
 from fer_core.artifacts.exports import litert_path_for, matching_litert_file
@@ -33,6 +34,7 @@ def exported(tiny_model_path, tmp_path_factory):
     return model, record
 
 
+@needs_tensorflow
 def test_export_writes_the_file_and_records_it_in_the_card(exported):
     model, record = exported
     assert litert_path_for(model).is_file()
@@ -40,6 +42,7 @@ def test_export_writes_the_file_and_records_it_in_the_card(exported):
     assert read_card(model)["litert"] == record
 
 
+@needs_tensorflow
 def test_litert_gives_the_keras_probabilities_within_1e4_for_any_batch_size(exported):
     model, _ = exported
     keras_engine = KerasEngine(load_keras_model(model))
@@ -50,6 +53,7 @@ def test_litert_gives_the_keras_probabilities_within_1e4_for_any_batch_size(expo
         assert np.abs(keras_engine(x) - lite(x)).max() <= PARITY_TOLERANCE
 
 
+@needs_tensorflow
 def test_auto_engine_prefers_an_up_to_date_export(exported):
     model, _ = exported
     predictor = Predictor.load(model)
@@ -59,6 +63,7 @@ def test_auto_engine_prefers_an_up_to_date_export(exported):
     assert np.abs(predictor.classify(faces) - keras_predictor.classify(faces)).max() <= PARITY_TOLERANCE
 
 
+@needs_tensorflow
 def test_a_stale_export_is_never_used(exported, tmp_path):
     model, _ = exported
     changed = tmp_path / "tiny.keras"
@@ -81,6 +86,7 @@ def test_a_garbage_tflite_file_is_refused_with_its_name(tmp_path):
         LiteRTEngine(bad)
 
 
+@needs_tensorflow
 def test_unknown_engine_name_lists_the_choices(exported):
     model, _ = exported
     with pytest.raises(ModelError, match="auto, litert, keras"):
@@ -113,6 +119,7 @@ def _tiny_dataset():
     return Dataset(images, labels, splits, "synthetic.csv", "sha256:test")
 
 
+@needs_tensorflow
 def test_an_int8_export_is_measured_against_keras_and_recorded(model_copy):
     data = _tiny_dataset()
     record = export_model(model_copy, ExportConfig(quantize="dynamic"), data)
@@ -133,6 +140,7 @@ def test_an_int8_export_needs_faces_to_be_measured_on(model_copy):
     assert not litert_path_for(model_copy).exists() and "litert" not in read_card(model_copy)
 
 
+@needs_tensorflow
 def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(model_copy, monkeypatch):
     import fer_core.recipes.export as export
 
@@ -145,6 +153,7 @@ def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(mode
     assert sorted(path.name for path in model_copy.parent.iterdir()) == ["tiny.json", "tiny.keras", "tiny.tflite"]
 
 
+@needs_tensorflow
 def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_copy):
     from fer_core.artifacts.catalog import list_models
 

@@ -8,7 +8,7 @@ import cv2
 import keras
 import numpy as np
 import pytest
-from conftest import synthetic_faces
+from conftest import needs_tensorflow, synthetic_faces
 
 from fer_core.artifacts.catalog import architecture_of
 from fer_core.artifacts.keras_files import load_keras_model
@@ -186,6 +186,7 @@ def test_sigmas_out_of_range_are_refused():
         BlurConfig(model="m.keras", sigmas=())
 
 
+@needs_tensorflow
 def test_the_litert_export_of_a_blurred_model_matches_keras(tiny_model_path, tmp_path):
     pytest.importorskip("ai_edge_litert")
     from fer_core.artifacts.exports import litert_path_for

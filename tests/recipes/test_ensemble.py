@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, csv_text, synthetic_faces
+from conftest import REPO, csv_text, needs_tensorflow, synthetic_faces
 
 from fer_core.artifacts.keras_files import load_keras_model
 from fer_core.cli.info import describe
@@ -98,6 +98,7 @@ def test_grad_cam_of_an_ensemble_averages_its_members_maps(ensemble):
     np.testing.assert_allclose(explainer.heatmap(face, 3), mean / mean.max(), atol=1e-6)
 
 
+@needs_tensorflow
 def test_the_ensemble_exports_to_litert_and_predicts_through_it(ensemble, tmp_path):
     pytest.importorskip("ai_edge_litert")
     from fer_core.recipes.export import export_model

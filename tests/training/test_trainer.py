@@ -318,9 +318,10 @@ def _ema_run(data, tmp_path, **settings):
 def test_with_ema_the_best_model_holds_the_averaged_weights_that_validation_scored(data, tmp_path):
     train(TrainConfig(epochs=1, **FAST), data, out_path=tmp_path / "start.keras", run_dir=tmp_path / "r0")
     start = load_keras_model(tmp_path / "start.keras")
-    # the start already solves the task: average and raw weights score alike, and a tie keeps the average
-    # (measured: 0.95 from the start against 4.5 for the raw weights after 24 steps)
-    result, saved, raw, _ = _ema_run(data, tmp_path, init_from=str(tmp_path / "start.keras"))
+    # the start already solves the task and a small step keeps it solved (0.01 did not on JAX): average and
+    # raw weights score alike, and a tie keeps the average (measured on TensorFlow and on JAX: the
+    # average 0.19-0.20 from the start, the raw weights 1.6-1.9 after 24 steps)
+    result, saved, raw, _ = _ema_run(data, tmp_path, init_from=str(tmp_path / "start.keras"), learning_rate=0.002)
     assert result.card["training"]["best_weights"] == "averaged"
     assert _trainable_distance(saved, start) < 0.5 * _trainable_distance(raw, start)
     # the card's PublicTest accuracy (the saved model) is the best epoch's validation accuracy

@@ -1,0 +1,105 @@
+"""Keras computes with JAX where TensorFlow is not installed (Python 3.14 has no TensorFlow wheels)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.util import find_spec
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from fer_core import backend
+
+
+@pytest.fixture
+def without_tensorflow(monkeypatch, tmp_path):
+    """An environment as Python 3.14's: no TensorFlow, JAX and PyTorch installed, no backend named."""
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(backend, "find_spec", lambda name: None if name == "tensorflow" else object())
+    return tmp_path
+
+
+def test_without_tensorflow_keras_computes_with_jax(without_tensorflow):
+    assert backend.choose_keras_backend() == "jax"
+    assert os.environ["KERAS_BACKEND"] == "jax"
+
+
+def test_without_tensorflow_or_jax_keras_computes_with_pytorch(without_tensorflow, monkeypatch):
+    monkeypatch.setattr(backend, "find_spec", lambda name: object() if name == "torch" else None)
+    assert backend.choose_keras_backend() == "torch"
+    assert os.environ["KERAS_BACKEND"] == "torch"
+
+
+def test_a_backend_the_user_named_stands(without_tensorflow, monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert backend.choose_keras_backend() is None
+    assert os.environ["KERAS_BACKEND"] == "torch"
+    monkeypatch.delenv("KERAS_BACKEND")
+    (without_tensorflow / "keras.json").write_text(json.dumps({"backend": "torch", "floatx": "float32"}))
+    assert backend.choose_keras_backend() is None
+    assert "KERAS_BACKEND" not in os.environ
+
+
+def test_a_keras_json_naming_the_missing_tensorflow_or_unreadable_is_overruled(without_tensorflow):
+    (without_tensorflow / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
+    assert backend.choose_keras_backend() == "jax"
+    (without_tensorflow / "keras.json").write_text("{not json")
+    assert backend.configured_backend() is None
+
+
+def test_with_tensorflow_installed_nothing_changes(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setattr(backend, "find_spec", lambda name: object())
+    assert backend.choose_keras_backend() is None
+    assert "KERAS_BACKEND" not in os.environ
+
+
+@pytest.mark.skipif(find_spec("jax") is None, reason="JAX is not installed (requirements-dev.txt has it)")
+def test_the_shipped_model_predicts_and_explains_under_jax(tmp_path):
+    """The app's whole path on Keras under JAX, as on Python 3.14: the shipped ensemble through the
+    Keras engine, and Grad-CAM's gradients."""
+    script = """
+import json
+import keras
+from skimage import data
+from fer_core.inference.predictor import Predictor, PredictorConfig
+predictor = Predictor.load(config=PredictorConfig(engine="keras"))
+faces = predictor.predict(data.astronaut())
+cam = predictor.explain(faces[0])
+print(json.dumps({"backend": keras.backend.backend(), "engine": predictor.engine_name, "faces": len(faces),
+                  "label": faces[0].label, "sum": sum(faces[0].probabilities.values()),
+                  "cam": [float(cam.min()), float(cam.max())]}))
+"""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["backend"] == "jax" and result["engine"] == "keras"
+    assert result["faces"] == 1 and result["label"] in ("happy", "neutral")
+    assert abs(result["sum"] - 1.0) < 1e-4
+    assert result["cam"] == [0.0, 1.0]
+
+
+def test_without_tensorflow_an_export_says_which_python_it_needs(monkeypatch, tiny_model_path):
+    """The LiteRT and ONNX converters run on TensorFlow under any backend: an export without it
+    stops, once what was asked for has been checked, with the way out and nothing written."""
+    from conftest import synthetic_faces
+
+    from fer_core.data.dataset import Dataset
+    from fer_core.errors import ModelError
+    from fer_core.recipes import export
+
+    images, labels = synthetic_faces(n_per_class=2)
+    data = Dataset(images, labels, np.full(len(labels), "PublicTest"), "synthetic.csv", "sha256:test")
+    monkeypatch.setattr(export, "find_spec", lambda name: None)
+    for kind in export.FORMATS:
+        with pytest.raises(ModelError, match=r"the (LiteRT|ONNX) export converts the model with TensorFlow, which "
+                                             r"is not installed.*Python 3\.11-3\.13"):
+            export.export_model(tiny_model_path, export.ExportConfig(format=kind), data)
+    assert not list(tiny_model_path.parent.glob("*.tflite")) and not list(tiny_model_path.parent.glob("*.onnx"))

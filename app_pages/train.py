@@ -4,11 +4,18 @@ import time
 
 import streamlit as st
 
+from fer_core.backend import keras_backend_name
 from fer_core.errors import FerError
 from fer_core.nets.architectures import architecture, offered_architectures
 from fer_core.training.config import TrainConfig
 from fer_core.training.runs import unfinished_runs
-from fer_core.training.shipped_recipe import CPU_DESCRIPTION, ShippedNetwork, ShippedRecipe, shipped_recipe
+from fer_core.training.shipped_recipe import (
+    CPU_DESCRIPTION,
+    JAX_CPU_SLOWDOWN,
+    ShippedNetwork,
+    ShippedRecipe,
+    shipped_recipe,
+)
 from ui.charts import learning_curves
 from ui.forms import EMA_MOMENTUM, MIXING, TrainForm
 from ui.resources import (
@@ -152,6 +159,9 @@ def settings_picker() -> None:
     cpu = (f"about {plain:.0f} hours on {CPU_DESCRIPTION} with bfloat16 off ({bf16:.0f} with it on; a CPU "
            "without bfloat16 instructions is several times slower with it on)" if plain and bf16
            else "not measured on a CPU")
+    if keras_backend_name() == "jax":
+        cpu += (f", under TensorFlow; Keras computes with JAX here, which trains about {JAX_CPU_SLOWDOWN:g} times "
+                "slower on a CPU")
     gpu = network.hardware.split("; ")[-1]
     st.info(f"Network {int(choice) + 1} of the shipped model: {network.config.epochs} epochs of "
             f"{architecture(network.config.arch).title}. It trained in {network.seconds / 60:.0f} minutes on "

@@ -38,3 +38,8 @@ def choose_keras_backend() -> str | None:
             os.environ["KERAS_BACKEND"] = name
             return name
     return None
+
+
+def keras_backend_name() -> str:
+    """The backend Keras computes with (or will, once imported), read without importing Keras."""
+    return os.environ.get("KERAS_BACKEND") or configured_backend() or "tensorflow"

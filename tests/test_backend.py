@@ -103,3 +103,11 @@ def test_without_tensorflow_an_export_says_which_python_it_needs(monkeypatch, ti
                                              r"is not installed.*Python 3\.11-3\.13"):
             export.export_model(tiny_model_path, export.ExportConfig(format=kind), data)
     assert not list(tiny_model_path.parent.glob("*.tflite")) and not list(tiny_model_path.parent.glob("*.onnx"))
+
+
+def test_the_backend_in_use_is_read_without_importing_keras(without_tensorflow, monkeypatch):
+    assert backend.keras_backend_name() == "tensorflow"  # Keras's own default
+    (without_tensorflow / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    assert backend.keras_backend_name() == "torch"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert backend.keras_backend_name() == "jax"

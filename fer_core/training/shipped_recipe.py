@@ -19,6 +19,10 @@ from fer_core.training.config import TrainConfig
 CPU_FACES_PER_SECOND = {("vgg_fer_s", False): 160.0, ("vgg_fer_s", True): 230.0,
                         ("vgg_fer", False): 50.0, ("vgg_fer", True): 84.0}
 CPU_DESCRIPTION = "two cores of an AMD EPYC with AVX-512 BF16"
+# How much longer the same training takes on a CPU when Keras computes with JAX (Python 3.14, which
+# TensorFlow has no wheels for): vgg_fer_s 59 against 150 faces/s in float32 on two cores of an
+# Intel Xeon, KERAS_BACKEND=jax python -m bench.train_speed against the same under TensorFlow.
+JAX_CPU_SLOWDOWN = 2.5
 
 
 @dataclass(frozen=True)

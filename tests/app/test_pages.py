@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
+from fer_core.backend import keras_backend_name
 from fer_core.labels import ADJECTIVES, EMOTIONS
 
 TIMEOUT = 120
@@ -178,9 +179,20 @@ def test_train_page_fills_in_a_network_of_the_shipped_model_with_what_it_costs(a
     info = at.info[0].value
     assert "155 epochs" in info and "10 minutes on 1x NVIDIA H200" in info and "hours on two cores" in info
     assert "--seed 44" in at.code[0].value and "fer_core ensemble" in at.code[1].value
+    assert ("JAX" in info) == (keras_backend_name() == "jax")
     at.selectbox(key="train_preset").select("own").run()
     assert at.selectbox(key="train_arch").value == "vgg_fer_s" and at.number_input(key="train_seed").value == 42
     assert not at.info
+
+
+def test_under_jax_the_shipped_networks_cpu_time_says_it_is_slower(app_env, monkeypatch):
+    """Where Keras computes with JAX (Python 3.14), the CPU time quoted for TensorFlow is flagged."""
+    shutil.copy(REPO / "models" / "default.json", app_env / "default.json")
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    at = page("train").run()
+    at.selectbox(key="train_preset").select("2").run()  # network 3 of 3, a vgg_fer_s
+    assert not at.exception
+    assert "under TensorFlow; Keras computes with JAX here, which trains about 2.5 times slower" in at.info[0].value
 
 
 @pytest.mark.slow  # a whole training run through the page or the job manager; CI runs it

@@ -78,11 +78,11 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
         raise ModelError("the Live page does not look in turned copies of the frame; export without turns")
     if config.detector.check_from:
         raise ModelError("the Live page has no face check; export with check_from=0 (LIVE_DETECTOR)")
-    require_tensorflow("the Live page's export")
     faces = data.subset(config.split)  # fails on a wrong split before converting anything
     model_path, out_dir = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
     network, index, name = pick_member(model, config.member)
+    require_tensorflow("the Live page's export")  # after every check of what was asked for
     card = read_card(model_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir) as work:

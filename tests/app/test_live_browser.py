@@ -69,6 +69,7 @@ def server_predictor():
                      config=PredictorConfig(detector=LIVE_DETECTOR))
 
 
+@pytest.mark.slow  # the webcam watched for 7 s in Chromium, about 17 s; CI runs it
 def test_the_live_page_labels_the_webcam_at_video_rate_and_uploads_nothing(app_url, tmp_path):
     clip = write_y4m(tmp_path / "selfie.y4m", [selfie_frame(astronaut_selfie())] * 30)
     with playwright.sync_playwright() as p:

@@ -145,6 +145,7 @@ def test_explore_page_reports_a_broken_csv(app_env, monkeypatch, tmp_path):
     assert "line 2: expected 2304 pixel values, found 3" in at.error[0].value
 
 
+@pytest.mark.slow  # a training run through the page, about 14 s; CI runs it
 def test_train_page_runs_one_epoch_in_the_background_and_saves_the_model(app_env):
     import ui.resources
 

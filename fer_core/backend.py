@@ -26,12 +26,15 @@ def configured_backend() -> str | None:
     return backend if isinstance(backend, str) else None
 
 
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow can be imported (found without importing it)."""
+    return find_spec("tensorflow") is not None
+
+
 def choose_keras_backend() -> str | None:
     """Point Keras at JAX (or PyTorch) when TensorFlow is not installed and nothing names another
     backend; returns the backend chosen, or None when Keras's own choice stands."""
-    if "KERAS_BACKEND" in os.environ or find_spec("tensorflow") is not None:
-        return None
-    if configured_backend() not in (None, "tensorflow"):
+    if "KERAS_BACKEND" in os.environ or tensorflow_installed() or keras_backend_name() != "tensorflow":
         return None
     for name in BACKENDS_WITHOUT_TENSORFLOW:
         if find_spec(name) is not None:

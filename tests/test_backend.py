@@ -100,7 +100,7 @@ def test_without_tensorflow_an_export_says_which_python_it_needs(monkeypatch, ti
 
     images, labels = synthetic_faces(n_per_class=2)
     data = Dataset(images, labels, np.full(len(labels), "PublicTest"), "synthetic.csv", "sha256:test")
-    monkeypatch.setattr(export, "find_spec", lambda name: None)
+    monkeypatch.setattr(export, "tensorflow_installed", lambda: False)
     for kind in export.FORMATS:
         with pytest.raises(ModelError, match=r"the (LiteRT|ONNX) export converts the model with TensorFlow, which "
                                              r"is not installed.*Python 3\.11-3\.13"):

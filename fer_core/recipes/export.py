@@ -6,13 +6,13 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from fer_core.artifacts.exports import file_sha256, litert_path_for, onnx_path_for
+from fer_core.backend import tensorflow_installed
 from fer_core.errors import ModelError
 from fer_core.geometry import INPUT_SHAPE
 from fer_core.inference.engines import KerasEngine, LiteRTEngine, OnnxEngine
@@ -57,7 +57,7 @@ class ExportFormat:
 def require_tensorflow(what: str) -> None:
     """ModelError unless TensorFlow is installed: the LiteRT and ONNX converters run on it, whichever
     backend Keras computes with (on Python 3.14, which TensorFlow has no wheels for, JAX)."""
-    if find_spec("tensorflow") is None:
+    if not tensorflow_installed():
         raise ModelError(f"{what} converts the model with TensorFlow, which is not installed here (it has no "
                          "wheels for Python 3.14 yet); run it with Python 3.11-3.13 and requirements.txt")
 

@@ -41,16 +41,15 @@ def run(args) -> int:
     from fer_core.inference.detector import DetectorConfig
     from fer_core.inference.predictor import Predictor, PredictorConfig
 
+    refuse_before_loading(args)
     limits = replace(DEFAULT_LIMITS, max_batch_pixels=args.max_batch_pixels)
     predictor = Predictor.load(args.model, PredictorConfig(detector=DetectorConfig(kind=args.detector), limits=limits))
     warn_if_slow(predictor)
     target = Path(args.image)
-    if target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file()):
+    if is_many(target):
         return label_many(args, predictor)
     if is_video(target):
         return label_video_file(args, predictor)
-    if args.csv:
-        raise FerError(f"{args.image}: --csv is for a folder or a .zip of photos")
     faces = predictor.predict(args.image, whole_image_if_no_face=args.whole_image)
     if args.explain:
         write_explanation(args, predictor, faces)
@@ -66,6 +65,32 @@ def run(args) -> int:
         where = "whole image" if face.whole_image else f"box {face.box}"
         print(f"face {index} ({where}): {face.label} {face.confidence:.0%}")
     return 0
+
+
+def is_many(target: Path) -> bool:
+    """Whether ``target`` is a folder or a .zip of photos."""
+    return target.is_dir() or (target.suffix.lower() == ".zip" and target.is_file())
+
+
+def refuse_before_loading(args) -> None:
+    """Refuse what needs no model to refuse: a missing file, --csv for one photo, --explain not to a
+    .png, an unknown --explain-class. Loading the model takes seconds where the LiteRT engine is
+    not installed (Windows, Python 3.14); a typo should not wait for it."""
+    from fer_core.inference.explain import class_index
+
+    target = Path(args.image)
+    if not target.exists():
+        raise FerError(f"{args.image}: no such {'video' if is_video(target) else 'image'} file")
+    single_photo = not is_many(target) and not is_video(target)
+    if args.csv and single_photo:
+        raise FerError(f"{args.image}: --csv is for a folder, a .zip of photos or a video")
+    if args.explain and not args.explain.lower().endswith(".png"):
+        raise FerError(f"{args.explain}: --explain writes a .png file")
+    if args.explain_class:
+        try:
+            class_index(args.explain_class)
+        except ValueError as error:
+            raise FerError(str(error)) from None
 
 
 def label_many(args, predictor) -> int:
@@ -129,16 +154,8 @@ def write_explanation(args, predictor, faces) -> None:
     from PIL import Image
 
     from fer_core.data.photos import load_rgb
-    from fer_core.inference.explain import class_index
     from fer_core.inference.render import annotate, overlay_on_photo
 
-    if not args.explain.lower().endswith(".png"):
-        raise FerError(f"{args.explain}: --explain writes a .png file")
-    if args.explain_class:
-        try:
-            class_index(args.explain_class)
-        except ValueError as error:
-            raise FerError(str(error)) from None
     rgb = load_rgb(args.image)
     heats = [(face.box, predictor.explain(face, args.explain_class)) for face in faces]
     try:

@@ -125,6 +125,28 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, tiny_litert_
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize("photo, extra, message", [
+    ("missing.jpg", [], "missing.jpg: no such image file"),
+    ("missing.mp4", [], "missing.mp4: no such video file"),
+    ("face.png", ["--csv", "faces.csv"], "--csv is for a folder, a .zip of photos or a video"),
+    ("face.png", ["--explain", "why.jpg"], "--explain writes a .png file"),
+    ("face.png", ["--explain-class", "smug"], "unknown class 'smug'"),
+])
+def test_predict_refuses_what_it_can_before_loading_the_model(tmp_path, monkeypatch, capsys, photo, extra, message):
+    from PIL import Image
+
+    from fer_core.inference.predictor import Predictor
+
+    def load_refused(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(Predictor, "load", load_refused)
+    Image.new("RGB", (64, 64)).save(tmp_path / "face.png")
+    extra = [str(tmp_path / value) if value.endswith((".csv", ".jpg")) else value for value in extra]
+    assert main(["predict", str(tmp_path / photo), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
 def _write_bad_inputs(folder, model_path) -> None:
     """The broken files the exit-code test feeds to the CLI, one per kind of bad input."""
     import gzip

@@ -1,9 +1,9 @@
 """Which library Keras computes with: TensorFlow where it is installed, else JAX (or PyTorch).
 
-TensorFlow publishes no wheels for Python 3.14, so there ``requirements.txt`` installs JAX in its
-place. Keras would still ask for TensorFlow, its default, and fail on import; ``fer_core`` calls
-``choose_keras_backend`` before anything imports Keras. A backend named by ``KERAS_BACKEND`` or by
-Keras's own ``keras.json`` is left as it is.
+TensorFlow publishes no wheels for Python 3.14, nor any past 2.16 for Intel Macs, so there
+``requirements.txt`` installs JAX in its place. Keras would still ask for TensorFlow, its default,
+and fail on import; ``fer_core`` calls ``choose_keras_backend`` before anything imports Keras. A
+backend named by ``KERAS_BACKEND`` or by Keras's own ``keras.json`` is left as it is.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from fer_core.labels import EMOTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_TENSORFLOW = find_spec("tensorflow") is not None
-# LiteRT and ONNX exports convert with TensorFlow, which has no wheels for Python 3.14 (there Keras runs on JAX)
+# LiteRT and ONNX exports convert with TensorFlow, which has no wheels for Python 3.14 nor current ones for
+# Intel Macs (there Keras runs on JAX)
 needs_tensorflow = pytest.mark.skipif(not HAS_TENSORFLOW, reason="exports convert with TensorFlow, not installed")
 SHARED_CSV = REPO.parent / "shared" / "data" / "fer2013.csv.gz"
 

@@ -1,4 +1,4 @@
-"""Keras computes with JAX where TensorFlow is not installed (Python 3.14 has no TensorFlow wheels)."""
+"""Keras computes with JAX where TensorFlow is not installed (it has no wheels for Python 3.14 nor current ones for Intel Macs)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,19 @@ def test_without_tensorflow_an_export_says_which_python_it_needs(monkeypatch, ti
                                              r"is not installed.*Python 3\.11-3\.13"):
             export.export_model(tiny_model_path, export.ExportConfig(format=kind), data)
     assert not list(tiny_model_path.parent.glob("*.tflite")) and not list(tiny_model_path.parent.glob("*.onnx"))
+
+
+def test_on_an_intel_mac_an_export_says_where_tensorflow_runs(monkeypatch):
+    """Intel Macs get no TensorFlow past 2.16 at any Python: the way out is another machine."""
+    from fer_core.errors import ModelError
+    from fer_core.recipes import export
+
+    monkeypatch.setattr(export, "tensorflow_installed", lambda: False)
+    monkeypatch.setattr(export.sys, "platform", "darwin")
+    monkeypatch.setattr(export.platform, "machine", lambda: "x86_64")
+    with pytest.raises(ModelError, match=r"no current wheels for Intel Macs\); run it on Linux, Windows or an "
+                                         r"Apple-silicon Mac$"):
+        export.require_tensorflow("the LiteRT export")
 
 
 def test_the_backend_in_use_is_read_without_importing_keras(without_tensorflow, monkeypatch):

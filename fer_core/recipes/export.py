@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +58,13 @@ class ExportFormat:
 
 def require_tensorflow(what: str) -> None:
     """ModelError unless TensorFlow is installed: the LiteRT and ONNX converters run on it, whichever
-    backend Keras computes with (on Python 3.14, which TensorFlow has no wheels for, JAX)."""
+    backend Keras computes with (JAX where TensorFlow has no wheels: Python 3.14, Intel Macs)."""
     if not tensorflow_installed():
-        raise ModelError(f"{what} converts the model with TensorFlow, which is not installed here (it has no "
-                         "wheels for Python 3.14 yet); run it with Python 3.11-3.13 and requirements.txt")
+        if sys.platform == "darwin" and platform.machine() == "x86_64":
+            where = "it has no current wheels for Intel Macs); run it on Linux, Windows or an Apple-silicon Mac"
+        else:
+            where = "it has no wheels for Python 3.14 yet); run it with Python 3.11-3.13 and requirements.txt"
+        raise ModelError(f"{what} converts the model with TensorFlow, which is not installed here ({where}")
 
 
 def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportConfig(), data=None) -> dict:

@@ -64,19 +64,29 @@ def test_with_tensorflow_installed_nothing_changes(monkeypatch):
 @pytest.mark.parametrize("which", ["tiny", pytest.param("shipped", marks=pytest.mark.slow)])  # shipped: ~40 s
 def test_a_model_predicts_and_explains_under_jax(which, tiny_model_path):
     """The app's whole path on Keras under JAX, as on Python 3.14: a model (a tiny one trained under
-    TensorFlow, or the shipped ensemble) through the Keras engine, and Grad-CAM's gradients."""
+    TensorFlow, or the shipped ensemble) through the Keras engine, compiled as one function that
+    gives the direct call's probabilities at every batch size, and Grad-CAM's gradients."""
     model = tiny_model_path if which == "tiny" else REPO / "models" / "default.keras"
     script = f"""
 import json
 import keras
+import numpy as np
 from skimage import data
 from fer_core.inference.predictor import Predictor, PredictorConfig
 predictor = Predictor.load({str(model)!r}, PredictorConfig(engine="keras"))
 faces = predictor.predict(data.astronaut())
 cam = predictor.explain(faces[0])
+engine, rng = predictor.engine, np.random.default_rng(0)
+batches = [rng.integers(0, 256, (n, 48, 48, 1)).astype(np.float32) for n in (1, 2, 5)]
+gap = lambda: max(float(np.abs(engine(x) - np.asarray(engine.model(x, training=False))).max()) for x in batches)
+compiled_gap, before = gap(), engine(batches[2])
+for weights in engine.model.trainable_variables[-2:]:  # the last layer's logits doubled: the compiled
+    weights.assign(weights * 2.0)                        # function follows the new weights
+compiled_gap, moved = max(compiled_gap, gap()), float(np.abs(engine(batches[2]) - before).max())
 print(json.dumps({{"backend": keras.backend.backend(), "engine": predictor.engine_name, "faces": len(faces),
                   "label": faces[0].label, "sum": sum(faces[0].probabilities.values()),
-                  "cam": [float(cam.min()), float(cam.max())]}}))
+                  "cam": [float(cam.min()), float(cam.max())], "compiled": engine._forward is not None,
+                  "compiled_gap": compiled_gap, "moved": moved}}))
 """
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
@@ -84,6 +94,8 @@ print(json.dumps({{"backend": keras.backend.backend(), "engine": predictor.engin
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["backend"] == "jax" and result["engine"] == "keras"
+    assert result["compiled"] and result["compiled_gap"] < 1e-5  # one jit function, the direct call's numbers
+    assert result["moved"] > 1e-3
     assert result["faces"] == 1 and result["label"] in (("happy", "neutral") if which == "shipped" else EMOTIONS)
     assert abs(result["sum"] - 1.0) < 1e-4
     assert result["cam"][0] == 0.0 and result["cam"][1] in (0.0, 1.0)  # a flat map is all zeros

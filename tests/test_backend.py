@@ -18,8 +18,10 @@ from fer_core.labels import EMOTIONS
 
 @pytest.fixture
 def without_tensorflow(monkeypatch, tmp_path):
-    """An environment as Python 3.14's: no TensorFlow, JAX and PyTorch installed, no backend named."""
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    """An environment as Python 3.14's: no TensorFlow, JAX and PyTorch installed, no backend named.
+    The variable is set before it is removed, so that the backend a test chooses is undone after it."""
+    monkeypatch.setenv("KERAS_BACKEND", "unset")
+    monkeypatch.delenv("KERAS_BACKEND")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setattr(backend, "find_spec", lambda name: None if name == "tensorflow" else object())
     return tmp_path
@@ -139,3 +141,21 @@ def test_the_backend_in_use_is_read_without_importing_keras(without_tensorflow, 
     assert backend.keras_backend_name() == "torch"
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert backend.keras_backend_name() == "jax"
+
+
+def test_the_keras_engine_compiles_for_the_backend_keras_runs_not_the_one_a_variable_names(monkeypatch,
+                                                                                           tiny_model_path):
+    """A model is loaded under the backend Keras was imported with; ``KERAS_BACKEND`` changed
+    afterwards names another, and the engine must not follow it (JAX cannot trace TensorFlow's
+    variables)."""
+    import keras
+
+    from fer_core.artifacts.keras_files import load_keras_model
+    from fer_core.inference.engines import KerasEngine
+
+    running = keras.backend.backend()
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow" if running == "jax" else "jax")
+    engine = KerasEngine(load_keras_model(tiny_model_path))
+    assert (engine._forward is not None) == (running == "jax")
+    faces = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
+    assert np.allclose(engine(faces), np.asarray(engine.model(faces, training=False)), atol=1e-6)

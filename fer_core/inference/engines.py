@@ -34,7 +34,6 @@ from fer_core.artifacts.exports import (
     matching_litert_file,
     verify_litert_file,
 )
-from fer_core.backend import keras_backend_name
 from fer_core.errors import ModelError
 from fer_core.geometry import INPUT_SHAPE
 from fer_core.labels import NUM_CLASSES
@@ -52,12 +51,19 @@ class KerasEngine:
     def __init__(self, model, warning: str = ""):
         self.model = model
         self.warning = warning  # why the faster LiteRT engine is not the one running, when it should be
-        self._forward = jax_forward(model) if keras_backend_name() == "jax" else None
+        self._forward = jax_forward(model) if _backend_of(model) == "jax" else None
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if self._forward is not None:
             return np.asarray(self._forward(np.asarray(x, np.float32)))
         return np.asarray(self.model(x, training=False))
+
+
+def _backend_of(model) -> str:
+    """The backend the model computes with: Keras's, once imported (a model exists, so it is)."""
+    import keras
+
+    return keras.backend.backend()
 
 
 def jax_forward(model) -> Callable[[np.ndarray], np.ndarray]:

@@ -114,4 +114,4 @@ def test_cli_labels_a_folder_and_a_zip_into_csv(tiny_model_path, photo_folder, a
 
 def test_cli_csv_needs_a_folder_or_zip(tiny_model_path, astronaut_jpeg, tmp_path, capsys):
     assert main(["predict", str(astronaut_jpeg), "--model", str(tiny_model_path), "--csv", str(tmp_path / "x.csv")]) == 2
-    assert "--csv is for a folder or a .zip" in capsys.readouterr().err
+    assert "--csv is for a folder, a .zip of photos or a video" in capsys.readouterr().err

@@ -51,19 +51,14 @@ class KerasEngine:
     def __init__(self, model, warning: str = ""):
         self.model = model
         self.warning = warning  # why the faster LiteRT engine is not the one running, when it should be
-        self._forward = jax_forward(model) if _backend_of(model) == "jax" else None
+        import keras  # imported already: the model exists; its backend, not KERAS_BACKEND, is the one running
+
+        self._forward = jax_forward(model) if keras.backend.backend() == "jax" else None
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if self._forward is not None:
             return np.asarray(self._forward(np.asarray(x, np.float32)))
         return np.asarray(self.model(x, training=False))
-
-
-def _backend_of(model) -> str:
-    """The backend the model computes with: Keras's, once imported (a model exists, so it is)."""
-    import keras
-
-    return keras.backend.backend()
 
 
 def jax_forward(model) -> Callable[[np.ndarray], np.ndarray]:

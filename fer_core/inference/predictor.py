@@ -16,7 +16,7 @@ from fer_core.inference.detector import Detection, DetectorConfig, FaceDetector
 from fer_core.labels import EMOTIONS
 from fer_core.limits import DEFAULT_LIMITS, Limits
 from fer_core.metrics.calibration import DEFAULT_UNCERTAIN_BELOW
-from fer_core.metrics.probabilities import apply_temperature, flip_average_halves, with_mirrors
+from fer_core.metrics.probabilities import apply_temperature, mirror_unsure
 from fer_core.metrics.scores import Evaluation, metrics_from_probabilities
 from fer_core.paths import DEFAULT_MODEL_PATH
 
@@ -70,9 +70,14 @@ class PredictorConfig:
     """How a photo is turned into predictions."""
 
     detector: DetectorConfig = DetectorConfig()
-    tta: bool = True  # average each face with its mirror image (the shipped model's card metric uses it too)
+    tta: bool = True  # average each face's probabilities with its mirror image's (flip TTA)...
+    skip_mirror_from: float = 0.8  # ...unless the face alone gives one expression this or more (1.0: mirror all)
     limits: Limits = DEFAULT_LIMITS
     engine: str = "auto"  # auto (LiteRT when a matching export exists, else Keras) | litert | keras
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.skip_mirror_from <= 1.0:
+            raise ValueError(f"skip_mirror_from is a probability (0 to 1), not {self.skip_mirror_from}")
 
 
 class Predictor:
@@ -131,16 +136,14 @@ class Predictor:
             return self._keras_model
 
     def classify(self, faces: np.ndarray) -> np.ndarray:
-        """Probabilities (N x 7) for uint8 faces (N x 48 x 48), in one model call."""
+        """Probabilities (N x 7) for uint8 faces (N x 48 x 48): one model call, and one more for
+        the mirror images of the faces it is unsure of (``PredictorConfig.skip_mirror_from``)."""
         if len(faces) == 0:
             return np.zeros((0, len(EMOTIONS)))
         x = faces.astype(np.float32)[..., None]
-        if self.config.tta:
-            x = with_mirrors(x)
+        skip_from = self.config.skip_mirror_from if self.config.tta else 0.0
         with self._lock:
-            out = np.asarray(self.engine(x, training=False), dtype=np.float64)
-        if self.config.tta:
-            out = flip_average_halves(out)
+            out = mirror_unsure(self.engine, x, skip_from)
         return apply_temperature(out, self.temperature)
 
     def detect(self, image, *, name: str | None = None) -> tuple[np.ndarray, list[Detection]]:

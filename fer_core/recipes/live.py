@@ -32,6 +32,7 @@ from fer_core.errors import ModelError
 from fer_core.geometry import IMAGE_SIZE, INPUT_SHAPE
 from fer_core.inference.detector import DetectorConfig
 from fer_core.inference.engines import KerasEngine, OnnxEngine
+from fer_core.inference.predictor import PredictorConfig
 from fer_core.inference.roll import LOOKS, MAX_ROLL, RollNet
 from fer_core.inference.yunet import free_input_size
 from fer_core.labels import EMOTIONS
@@ -64,6 +65,7 @@ class LiveExportConfig:
     samples: int = 64  # random faces the Keras / ONNX parity check compares
     seed: int = 0
     detector: DetectorConfig = LIVE_DETECTOR  # thresholds and framing the browser must share
+    skip_mirror_from: float = PredictorConfig.skip_mirror_from  # a face this sure is not mirrored
 
 
 def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: Dataset,
@@ -125,7 +127,8 @@ def export_live(model_path: str | os.PathLike, out_dir: str | os.PathLike, data:
         "expression": {
             "file": EXPRESSION_FILE, "sha256": file_sha256(out_dir / EXPRESSION_FILE),
             "bytes": (out_dir / EXPRESSION_FILE).stat().st_size, "network": name, "member": index,
-            "parameters": int(network.count_params()), "source": model_path.name,
+            "parameters": int(network.count_params()), "skip_mirror_from": config.skip_mirror_from,
+            "source": model_path.name,
             "source_sha256": file_sha256(model_path), "max_difference": difference, "accuracy": accuracy,
             "source_accuracy": (card.get("metrics", {}).get(f"{config.split} (flip TTA)") or {}).get("accuracy"),
         },

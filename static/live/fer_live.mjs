@@ -10,7 +10,7 @@
 //   crops.to_gray                      -> toGray        (cv2.COLOR_RGB2GRAY's 15-bit coefficients)
 //   crops.crop_detection               -> cropFace      (turned upright, FER2013 framing)
 //   crops.aligned_square               -> alignedSquare (cv2.warpAffine's fixed-point bilinear)
-//   Predictor.classify                 -> classify      (the face and its mirror, averaged)
+//   Predictor.classify                 -> classify      (the face and, unless it is sure, its mirror)
 // The networks run with onnxruntime-web (vendored in ./ort, one WebAssembly thread).
 
 import * as ort from "./ort/ort.wasm.bundle.min.mjs";
@@ -191,28 +191,35 @@ export class Pipeline {
   }
 
   /** Probabilities (one Float32Array of 7 per face) for 48 x 48 faces; `mirror`: average each
-   * face with its mirror image, as the server does; `flipped` (without `mirror`): classify the
-   * mirror images alone. */
+   * face with its mirror image, as the server does, unless the face alone gives one expression
+   * the manifest's `skip_mirror_from` or more (a second run classifies the unsure faces' mirrors);
+   * `flipped` (without `mirror`): classify the mirror images alone. */
   async classify(crops, { mirror = true, flipped = false } = {}) {
     if (!crops.length) return [];
-    const size = 48 * 48, batch = crops.length * (mirror ? 2 : 1);
-    const input = new Float32Array(batch * size);
-    const putMirror = (crop, offset) => {
-      for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) input[offset + y * 48 + x] = crop[y * 48 + 47 - x];
-    };
+    const rows = await this.runClassifier(crops, flipped && !mirror);
+    if (!mirror) return rows;
+    const skipFrom = this.manifest.expression.skip_mirror_from ?? 1;
+    const unsure = [];
+    rows.forEach((row, i) => { if (skipFrom >= 1 || Math.max(...row) < skipFrom) unsure.push(i); });
+    if (unsure.length) {
+      const mirrors = await this.runClassifier(unsure.map((i) => crops[i]), true);
+      unsure.forEach((i, n) => { for (let j = 0; j < rows[i].length; j++) rows[i][j] = (rows[i][j] + mirrors[n][j]) / 2; });
+    }
+    return rows;
+  }
+
+  /** The expression network's rows for 48 x 48 crops (or their mirror images), in one run. */
+  async runClassifier(crops, mirrored) {
+    const size = 48 * 48;
+    const input = new Float32Array(crops.length * size);
     crops.forEach((crop, i) => {
-      if (flipped && !mirror) putMirror(crop, i * size);
-      else input.set(crop, i * size);
-      if (mirror) putMirror(crop, (crops.length + i) * size);
+      if (!mirrored) input.set(crop, i * size);
+      else for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) input[i * size + y * 48 + x] = crop[y * 48 + 47 - x];
     });
-    const tensor = new ort.Tensor("float32", input, [batch, 48, 48, 1]);
+    const tensor = new ort.Tensor("float32", input, [crops.length, 48, 48, 1]);
     const output = Object.values(await this.classifier.run({ [this.classifierInput]: tensor }))[0].data;
     const k = this.emotions.length;
-    return crops.map((_, i) => {
-      const row = output.slice(i * k, (i + 1) * k);
-      if (mirror) for (let j = 0; j < k; j++) row[j] = (row[j] + output[(crops.length + i) * k + j]) / 2;
-      return row;
-    });
+    return crops.map((_, i) => output.slice(i * k, (i + 1) * k));
   }
 
   /** Every face of an RGBA image with its label and probabilities, as the server's Predict does. */

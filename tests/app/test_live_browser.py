@@ -133,14 +133,19 @@ def test_the_browser_crops_and_classifies_as_the_server_does(app_url, browser_pa
               astronaut_under_coloured_light("red")[0]]
     browser = analyse_in_browser(browser_page, app_url, photos)
     server = server_predictor()
+    crops = []
     for photo, found, tolerance in zip(photos, browser, [1e-3] * 5 + [5e-3] * 2):
         expected = server.predict(photo)
+        crops += [face.crop for face in expected]
         assert [face["box"] for face in found] == [list(face.box) for face in expected]
         for face, reference in zip(found, expected):
             assert face["label"] == reference.label
             assert face["roll"] == pytest.approx(reference.turned_by, abs=0.05)
             assert np.abs(np.array(face["probabilities"]) - list(reference.probabilities.values())).max() < tolerance
     assert [len(found) for found in browser] == [1, 1, 1, 2, 0, 1, 1]
+    alone = np.asarray(server.engine(np.stack(crops).astype(np.float32)[..., None]))
+    sure = alone.max(axis=1) >= server.config.skip_mirror_from
+    assert sure.any() and not sure.all(), alone.max(axis=1)  # faces mirrored and faces not: both compared
 
 
 RESIZE_JS = """async ([moduleUrl, images]) => {

@@ -81,12 +81,56 @@ def test_rotated_photo_is_turned_upright_before_detection(tiny_model_path, astro
 
 
 def test_classify_batches_faces_and_tta_matches_manual_average(tiny_model_path):
-    predictor = Predictor.load(tiny_model_path)
+    predictor = Predictor.load(tiny_model_path, PredictorConfig(skip_mirror_from=1.0))
     faces = np.random.default_rng(0).integers(0, 255, (3, 48, 48), dtype=np.uint8)
     probabilities = predictor.classify(faces)
     x = faces.astype(np.float32)[..., None]
     manual = (np.asarray(predictor.model(x)) + np.asarray(predictor.model(x[:, :, ::-1]))) / 2
     np.testing.assert_allclose(probabilities, apply_temperature(manual, predictor.temperature), atol=1e-5)
+
+
+class SureOfBrightFaces:
+    """A stand-in network: 90% happy for a face whose left half is bright, else 60% sad; it
+    records the batches it is given."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, x, training=False):
+        self.batches.append(np.array(x))
+        sure = x[:, :, :24].mean(axis=(1, 2, 3)) > 128
+        out = np.full((len(x), len(EMOTIONS)), 0.4 / 6)
+        out[:, EMOTIONS.index("sad")] = 0.6
+        out[sure] = 0.1 / 6
+        out[sure, EMOTIONS.index("happy")] = 0.9
+        return out
+
+
+def test_a_face_the_model_is_sure_of_skips_its_mirror_image():
+    """Faces 0 and 2 are bright on the left (sure, 0.9), their mirrors dark there (0.6 sad); face 1
+    is dark on both sides. Only face 1's mirror is classified, in a second call."""
+    faces = np.zeros((3, 48, 48), np.uint8)
+    faces[[0, 2], :, :24] = 255
+    engine = SureOfBrightFaces()
+    predictor = Predictor(engine, card={"temperature": 1.0})
+    probabilities = predictor.classify(faces)
+    assert [len(batch) for batch in engine.batches] == [3, 1]
+    np.testing.assert_array_equal(engine.batches[1][0], faces[1, :, ::-1, None])
+    assert [EMOTIONS[i] for i in probabilities.argmax(axis=1)] == ["happy", "sad", "happy"]
+    assert probabilities[0, EMOTIONS.index("happy")] == pytest.approx(0.9)  # its own view, unaveraged
+    assert probabilities[1, EMOTIONS.index("sad")] == pytest.approx(0.6)
+
+    engine.batches.clear()
+    every = Predictor(engine, card={"temperature": 1.0}, config=PredictorConfig(skip_mirror_from=1.0))
+    averaged = every.classify(faces)
+    assert [len(batch) for batch in engine.batches] == [3, 3]
+    assert averaged[0, EMOTIONS.index("happy")] == pytest.approx((0.9 + 0.4 / 6) / 2)  # its mirror is unsure
+
+    engine.batches.clear()
+    Predictor(engine, config=PredictorConfig(tta=False)).classify(faces)
+    assert [len(batch) for batch in engine.batches] == [3]
+    with pytest.raises(ValueError, match="skip_mirror_from is a probability"):
+        PredictorConfig(skip_mirror_from=1.5)
 
 
 def test_non_model_files_are_refused_with_a_reason(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 from fer_core.errors import ModelError
 from fer_core.inference.detector import DetectorConfig, FaceDetector
+from fer_core.inference.predictor import PredictorConfig
 from fer_core.inference.roll import LOOKS
 from fer_core.recipes.live import (
     DETECTOR_FILE,
@@ -56,6 +57,7 @@ def test_export_live_writes_both_networks_measured_and_the_settings_the_browser_
     assert manifest["roll"]["unit"] == 30.0 and manifest["roll"]["looks"] == LOOKS and manifest["roll"]["max_degrees"] == 45
     assert manifest["crop"] == {"align": True, "min_turn": config.min_turn, "scale": config.framing[0],
                                 "shift": config.framing[1], "margin": 0.0}
+    assert manifest["expression"]["skip_mirror_from"] == PredictorConfig().skip_mirror_from
     accuracy = manifest["expression"]["accuracy"]
     assert accuracy["split"] == "PublicTest" and accuracy["onnx"] == pytest.approx(accuracy["keras"], abs=0.005)
     faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype(np.float32)
@@ -132,5 +134,6 @@ def test_the_shipped_live_files_come_from_the_shipped_model():
               "verify_threshold", "gray_look")
     assert [manifest["detector"][k] for k in shared] == [getattr(config, k) for k in shared]
     assert manifest["roll"]["looks"] == LOOKS
+    assert manifest["expression"]["skip_mirror_from"] == PredictorConfig().skip_mirror_from
     accuracy = manifest["expression"]["accuracy"]
     assert accuracy["n"] == 3589 and accuracy["keras (flip TTA)"] - accuracy["onnx (flip TTA)"] <= 0.005

@@ -1,15 +1,17 @@
-"""Prediction time per architecture, float32 against int8 weights: the budget for a bigger network.
+"""Prediction time per architecture, float32 against int8: the budget for a bigger network.
 
     python -m bench.inference_speed                                # every architecture but tiny_cnn
     python -m bench.inference_speed --arch vgg_fer vgg_fer_s --json
     python -m bench.inference_speed --arch vgg_fer vgg_fer+vgg_fer_s vgg_fer+vgg_fer   # ensembles too
 
-Each architecture (freshly initialised: the time does not depend on the weights) is exported to
-LiteRT twice, as `python -m fer_core export` does, with float32 weights and with int8 weights
-(`--quantize dynamic`), and timed on one face with its mirror image (a batch of 2, as the app
-classifies), 2 interpreter threads. The runs alternate between the files in rounds so that a
-noisy machine slows them alike; the ratio column compares each with `vgg_fer_s` in float32,
-measured in the same run. ``A+B`` is an ensemble of those architectures in one file, as
+Each architecture (freshly initialised: the time does not depend on the weights) is exported as
+`python -m fer_core export` does: to LiteRT with float32 weights and with int8 weights
+(`--quantize dynamic`), and to ONNX in int8 throughout (`--format onnx --quantize static`,
+calibrated here on random faces: the time does not depend on the ranges either). Each file is
+timed on one face with its mirror image (a batch of 2, as the app classifies), 2 threads for
+LiteRT and ONNX Runtime's default for ONNX (a thread a core). The runs alternate between the files
+in rounds so that a noisy machine slows them alike; the ratio column compares each with
+`vgg_fer_s` in float32, measured in the same run. ``A+B`` is an ensemble of those architectures in one file, as
 `python -m fer_core ensemble` writes it.
 """
 
@@ -26,7 +28,11 @@ import numpy as np
 
 from fer_core.quiet import import_keras
 
-BASELINE = ("vgg_fer_s", "none")
+VARIANTS = (("litert", "none"), ("litert", "dynamic"), ("onnx", "static"))  # (format, quantization)
+
+BASELINE = ("vgg_fer_s", "litert", "none")
+
+WEIGHTS = {"none": "float32", "dynamic": "int8 weights", "static": "int8 throughout"}
 
 
 def build_variant(name: str):
@@ -39,24 +45,29 @@ def build_variant(name: str):
     return build_ensemble([build_model(arch) for arch in name.split("+")])
 
 
-def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str], Path]:
-    """A LiteRT file per architecture (or ensemble) and quantization."""
-    from fer_core.recipes.export import write_litert
+def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str, str], Path]:
+    """An exported file per architecture (or ensemble), format and quantization."""
+    from fer_core.geometry import INPUT_SHAPE
+    from fer_core.recipes.export import EXPORT_FORMATS
 
+    calibration = np.random.default_rng(1).integers(0, 256, (32, *INPUT_SHAPE)).astype(np.float32)
     files = {}
     for arch in architectures:
         model = build_variant(arch)
-        for quantize in ("none", "dynamic"):
-            files[arch, quantize] = folder / f"{arch}_{quantize}.tflite"
-            write_litert(model, files[arch, quantize], quantize=quantize == "dynamic")
+        model(calibration[:1])  # builds the model, which an ONNX export needs
+        for kind, quantize in VARIANTS:
+            path = folder / f"{arch}_{quantize}.{'tflite' if kind == 'litert' else 'onnx'}"
+            EXPORT_FORMATS[kind].write(model, path, quantize=quantize, calibration=calibration)
+            files[arch, kind, quantize] = path
     return files
 
 
 def time_files(files: dict, *, rounds: int, repeats: int) -> dict:
     """Median milliseconds for a face and its mirror image, per file, alternating in rounds."""
-    from fer_core.inference.engines import LiteRTEngine
+    from fer_core.inference.engines import LiteRTEngine, OnnxEngine
 
-    engines = {key: LiteRTEngine(path, num_threads=2) for key, path in files.items()}
+    engines = {key: LiteRTEngine(path, num_threads=2) if key[1] == "litert" else OnnxEngine(path)
+               for key, path in files.items()}
     pair = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
     times = {key: [] for key in engines}
     for _ in range(rounds):
@@ -89,16 +100,16 @@ def main() -> None:
         files = export_variants(architectures, Path(folder))
         sizes = {key: path.stat().st_size / 1e6 for key, path in files.items()}
         medians = time_files(files, rounds=args.rounds, repeats=args.repeats)
-    rows = [{"arch": arch, "weights": "int8" if quantize == "dynamic" else "float32", "mb": round(sizes[arch, quantize], 2),
-             "ms": round(medians[arch, quantize], 2), "ratio": round(medians[arch, quantize] / medians[BASELINE], 2)}
-            for arch, quantize in files]
+    rows = [{"arch": key[0], "engine": key[1], "weights": WEIGHTS[key[2]], "mb": round(sizes[key], 2),
+             "ms": round(medians[key], 2), "ratio": round(medians[key] / medians[BASELINE], 2)} for key in files]
     if args.json:
         print(json.dumps(rows))
         return
-    print("| architecture | weights | MB | face + mirror (ms) | time / vgg_fer_s float32 |")
-    print("| --- | --- | ---: | ---: | ---: |")
+    print("| architecture | engine | weights | MB | face + mirror (ms) | time / vgg_fer_s float32 LiteRT |")
+    print("| --- | --- | --- | ---: | ---: | ---: |")
     for row in rows:
-        print(f"| {row['arch']} | {row['weights']} | {row['mb']:.1f} | {row['ms']:.2f} | {row['ratio']:.2f} |")
+        print(f"| {row['arch']} | {row['engine']} | {row['weights']} | {row['mb']:.1f} | {row['ms']:.2f} | "
+              f"{row['ratio']:.2f} |")
 
 
 if __name__ == "__main__":

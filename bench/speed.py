@@ -4,6 +4,7 @@
     python -m bench.speed --json     # one JSON object
     python -m bench.speed --data ../shared/data/fer2013.csv.gz --train   # + cached CSV load, training
     python -m bench.speed --mirror-every-face   # + the app with flip TTA for every face, taking turns
+    python -m bench.speed --against-engine litert   # + the app on the shipped LiteRT file, taking turns
 
 The photos are built here: the astronaut's head (assets/example_astronaut.jpg, public domain)
 pasted onto textured canvases, one face on 1280x720 "selfies" and five on 1920x1080 "group
@@ -16,7 +17,8 @@ classified with model.predict one face at a time, by the seed's own CNN (seed_cn
 
 The app mirrors only the faces its model is unsure of (``PredictorConfig.skip_mirror_from``); the
 astronaut is a face it is sure of (86-90% happy). ``--mirror-every-face`` times it beside the
-same pipeline classifying every face's mirror image too.
+same pipeline classifying every face's mirror image too. The app runs the shipped model's int8
+ONNX file (``auto``); ``--against-engine`` times it beside the same pipeline on another engine.
 """
 
 from __future__ import annotations
@@ -117,10 +119,12 @@ class SeedPipeline:
 class ProjectPipeline:
     """``fer_core.Predictor`` with the shipped model: bytes in, labelled faces out."""
 
-    def __init__(self, skip_mirror_from: float | None = None):
+    def __init__(self, skip_mirror_from: float | None = None, engine: str = "auto"):
         from fer_core.inference.predictor import Predictor, PredictorConfig
 
-        config = PredictorConfig() if skip_mirror_from is None else PredictorConfig(skip_mirror_from=skip_mirror_from)
+        config = PredictorConfig(engine=engine)
+        if skip_mirror_from is not None:
+            config = PredictorConfig(engine=engine, skip_mirror_from=skip_mirror_from)
         self.predictor = Predictor.load(config=config)
 
     def __call__(self, data: bytes) -> int:
@@ -261,6 +265,8 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="also measure seed_cnn training throughput")
     parser.add_argument("--mirror-every-face", action="store_true",
                         help="also time the pipeline with every face's mirror image classified (no sure face skips it)")
+    parser.add_argument("--against-engine", choices=("onnx", "litert", "keras"),
+                        help="also time the pipeline with the model on this engine")
     args = parser.parse_args()
 
     from fer_core.quiet import import_keras
@@ -268,7 +274,11 @@ def main() -> None:
     import_keras()
     photos = build_photos()
     project, seed = ProjectPipeline(), SeedPipeline()
-    mirroring_all = ProjectPipeline(skip_mirror_from=1.0) if args.mirror_every_face else None
+    others = {}  # pipelines timed taking turns with the app's, so their ratio is not the machine's noise
+    if args.mirror_every_face:
+        others["every face mirrored"] = ProjectPipeline(skip_mirror_from=1.0)
+    if args.against_engine:
+        others[f"{args.against_engine} engine"] = ProjectPipeline(engine=args.against_engine)
     rows = []
     for name, inputs in photos.items():
         ours, found = time_calls(project, inputs, args.repeats)
@@ -277,10 +287,11 @@ def main() -> None:
                      "seed_median_ms": statistics.median(theirs), "seed_p90_ms": percentile(theirs, 90),
                      "speedup": statistics.median(theirs) / statistics.median(ours),
                      "faces_found": found, "seed_faces_found": seed_found})
-        if mirroring_all:  # the two settings take turns, so their ratio is not the machine's noise
-            skipping, every = time_alternately(project, mirroring_all, inputs, args.repeats)
-            rows[-1]["sure_faces_unmirrored_median_ms"] = statistics.median(skipping)
-            rows[-1]["every_face_mirrored_median_ms"] = statistics.median(every)
+        rows[-1]["taking_turns"] = {}
+        for other_name, other in others.items():
+            mine, theirs_too = time_alternately(project, other, inputs, args.repeats)
+            rows[-1]["taking_turns"][other_name] = {"app_median_ms": statistics.median(mine),
+                                                    "other_median_ms": statistics.median(theirs_too)}
 
     with tempfile.TemporaryDirectory() as work:
         paths = []
@@ -314,10 +325,10 @@ def print_table(result: dict) -> None:
         print(f"| {row['path']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['seed_median_ms']:.1f} | "
               f"{row['seed_p90_ms']:.1f} | {row['speedup']:.1f}x | {sum(row['faces_found'])} / "
               f"{sum(row['seed_faces_found'])} |")
-        if "every_face_mirrored_median_ms" in row:
-            skipping, every = row["sure_faces_unmirrored_median_ms"], row["every_face_mirrored_median_ms"]
-            print(f"| {row['path']}: sure faces unmirrored / every face mirrored, taking turns | {skipping:.1f} / "
-                  f"{every:.1f} | | | | {every / skipping:.2f}x | |")
+        for other_name, turns in row.get("taking_turns", {}).items():
+            mine, other = turns["app_median_ms"], turns["other_median_ms"]
+            print(f"| {row['path']}: the app / {other_name}, taking turns | {mine:.1f} / {other:.1f} | | | | "
+                  f"{other / mine:.2f}x | |")
     for name, seconds in result["cold_start_s"].items():
         print(f"| cold start ({name}): import, load, first prediction | {seconds:.2f} s | | | | | |")
     for name, marks in result["rss_mb"].items():

@@ -92,12 +92,12 @@ def test_a_built_wheel_carries_the_models_and_the_fer_command(tmp_path):
                     *map(str, wheels.glob("*.whl"))], check=True, timeout=600)
     env = {**os.environ, "PYTHONPATH": str(target)}
     check = ("from fer_core import Predictor; from fer_core.paths import MODELS_DIR; import sys\n"
-             "faces = Predictor.load().predict(sys.argv[1])\n"
-             "print(MODELS_DIR, faces[0].label)")
+             "predictor = Predictor.load(); faces = predictor.predict(sys.argv[1])\n"
+             "print(MODELS_DIR, faces[0].label, predictor.engine_name)")
     done = subprocess.run([sys.executable, "-c", check, str(REPO / "assets" / "example_astronaut.jpg")],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == [str(target / "fer_core" / "shipped_models"), "happy"]
+    assert done.stdout.split() == [str(target / "fer_core" / "shipped_models"), "happy", "onnx"]  # its int8 file
     helped = subprocess.run([str(target / "bin" / "fer"), "--help"], capture_output=True, text=True, env=env,
                             timeout=120)
     assert helped.returncode == 0 and "predict" in helped.stdout

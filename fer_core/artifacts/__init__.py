@@ -1,1 +1,1 @@
-"""Model files: safe ``.keras`` load and save, model cards, LiteRT exports on disk, the catalogue of models."""
+"""Model files: safe ``.keras`` load and save, model cards, LiteRT and ONNX exports on disk, the catalogue of models."""

@@ -56,16 +56,17 @@ def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
 
 def headline_accuracy(path: Path, card: dict) -> float | None:
     """The card's accuracy on its validation split, as the app will measure it: that of the
-    model's int8 LiteRT file when the app runs one (an up-to-date export measured on that split),
+    exported file the app runs (``fastest_exports``) when its export was measured on that split,
     else the Keras model's."""
-    from fer_core.artifacts.exports import litert_available, matching_litert_file
+    from fer_core.artifacts.exports import fastest_exports
 
     split = card.get("validation_split")
     if not split:
         return None
-    measured = (card.get("litert") or {}).get("accuracy") or {}
-    if measured.get("split") == split and litert_available() and matching_litert_file(path, card) is not None:
-        return measured["litert"]
+    for kind in fastest_exports(path, card)[:1]:
+        measured = card[kind].get("accuracy") or {}
+        if measured.get("split") == split:
+            return measured[kind]
     return card.get("metrics", {}).get(split, {}).get("accuracy")
 
 

@@ -34,6 +34,6 @@ def load_data(args: argparse.Namespace) -> Dataset:
 
 
 def warn_if_slow(predictor) -> None:
-    """Say on stderr why the predictor runs slower than it should (a damaged LiteRT file)."""
+    """Say on stderr why the predictor runs slower than it should (a damaged exported file)."""
     if predictor.warning:
         print(f"warning: {predictor.warning}", file=sys.stderr)

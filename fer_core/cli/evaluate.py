@@ -15,8 +15,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--split", help="Training, PublicTest, ... (default: every row)")
     parser.add_argument("--tta", action="store_true", help="average with the mirrored face")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="auto: the model's LiteRT export when there is an up-to-date one, as the app does "
-                             "(default); keras: the .keras file itself")
+                        help="auto: the model's fastest up-to-date export (int8 activations, then int8 weights), as "
+                             "the app does (default); onnx, litert: that export; keras: the .keras file itself")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

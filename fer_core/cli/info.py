@@ -75,19 +75,19 @@ def describe_model(path: Path) -> dict:
             "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1"),
             "temperature": card.get("temperature", 1.0), "training": card.get("training"),
             "members": [member.get("file") for member in card.get("members", [])],
-            "litert": _litert_summary(path, card)}
+            "litert": _export_summary(path, card, "litert"), "onnx": _export_summary(path, card, "onnx")}
 
 
-def _litert_summary(path: Path, card: dict) -> dict | None:
-    """The model's LiteRT export as the card records it (None without one), and whether it is up to date."""
-    from fer_core.artifacts.exports import matching_litert_file
+def _export_summary(path: Path, card: dict, kind: str) -> dict | None:
+    """The model's ``kind`` export as the card records it (None without one), and whether it is up to date."""
+    from fer_core.artifacts.exports import matching_export
 
-    record = card.get("litert")
+    record = card.get(kind)
     if not record:
         return None
     return {"file": record.get("file"), "quantization": record.get("quantization", "none"),
-            "size_mb": round(record.get("bytes", 0) / 1e6, 2), "up_to_date": matching_litert_file(path, card) is not None,
-            "accuracy": record.get("accuracy")}
+            "size_mb": round(record.get("bytes", 0) / 1e6, 2),
+            "up_to_date": matching_export(path, card, kind) is not None, "accuracy": record.get("accuracy")}
 
 
 def add_parser(commands) -> None:

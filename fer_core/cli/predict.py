@@ -74,8 +74,8 @@ def is_many(target: Path) -> bool:
 
 def refuse_before_loading(args) -> None:
     """Refuse what needs no model to refuse: a missing file, --csv for one photo, --explain not to a
-    .png, an unknown --explain-class. Loading the model takes seconds where the LiteRT engine is
-    not installed (Windows, Python 3.14); a typo should not wait for it."""
+    .png, an unknown --explain-class. Loading the model takes seconds where the model has no
+    up-to-date export; a typo should not wait for it."""
     from fer_core.inference.explain import class_index
 
     target = Path(args.image)

@@ -1,23 +1,23 @@
 """Inference engines: the function that turns a batch of faces into probabilities.
 
-Two engines give the same numbers (checked to 1e-4 when the LiteRT file is written):
-
 - ``KerasEngine`` runs the ``.keras`` model itself under Keras's backend (TensorFlow, or JAX where
   TensorFlow has no wheels): seconds to import, hundreds of MB of memory.
-- ``LiteRTEngine`` runs a ``.tflite`` export of that model with ``ai-edge-litert``: a small
-  runtime that imports in a fraction of a second and needs no TensorFlow. ``python -m
-  fer_core export`` writes the file and records in the model card which ``.keras`` file it
-  was exported from (by SHA-256), so a stale export is never used.
+- ``OnnxEngine`` runs a ``.onnx`` export with ONNX Runtime, and ``LiteRTEngine`` a ``.tflite``
+  export with ``ai-edge-litert``: small runtimes that import in a fraction of a second and need no
+  TensorFlow. ``python -m fer_core export`` writes the file and records in the model card which
+  ``.keras`` file it was exported from (by SHA-256), so a stale export is never used.
 
-The export is float32 by default. ``--quantize dynamic`` stores the weights as int8
-(dynamic-range quantization: activations stay float): the file is 4x smaller and runs about 3x
-faster on a laptop CPU, at the price of probabilities that differ from Keras by up to about 0.01.
-Such an export is therefore measured on real faces before it is written, and refused when it
-loses more than half a point of accuracy; the card records both engines' accuracy.
+An export is float32 by default, with Keras's numbers to 1e-4. ``--quantize dynamic`` stores the
+weights as int8 (activations stay float); ``--quantize static`` (ONNX only) computes in int8
+throughout, its activations' ranges calibrated on training faces. Both are 4x smaller, differ from
+Keras by up to a few hundredths, and are therefore measured on real faces before they are written
+and refused when they lose more than half a point of accuracy; the card records both engines'
+accuracy. The shipped model's static ONNX file is the fastest of them on a CPU without AVX-512
+(docs/experiments.md, *Size and speed*), so ``auto`` prefers int8 activations, then int8 weights,
+then float32, and LiteRT before ONNX between equals.
 
-Both are called like a Keras model: ``engine(x)`` with float32 ``x`` of shape N x 48 x 48 x 1,
-pixel values 0..255, returning N x 7 probabilities. Neither is thread-safe; ``Predictor``
-serialises calls.
+Every engine is called like a Keras model: ``engine(x)`` with float32 ``x`` of shape N x 48 x 48 x 1,
+pixel values 0..255, returning N x 7 probabilities. ``Predictor`` serialises the calls.
 """
 
 from __future__ import annotations
@@ -29,17 +29,19 @@ from typing import Callable
 import numpy as np
 
 from fer_core.artifacts.exports import (
-    litert_available,
-    litert_path_for,
-    matching_litert_file,
-    verify_litert_file,
+    EXPORT_KINDS,
+    export_path_for,
+    fastest_exports,
+    matching_export,
+    runtime_available,
+    verify_export,
 )
 from fer_core.errors import ModelError
 from fer_core.geometry import INPUT_SHAPE
 from fer_core.labels import NUM_CLASSES
 from fer_core.quiet import native_stderr_silenced
 
-ENGINES = ("auto", "litert", "keras")
+ENGINES = ("auto", "onnx", "litert", "keras")
 
 
 class KerasEngine:
@@ -50,7 +52,7 @@ class KerasEngine:
 
     def __init__(self, model, warning: str = ""):
         self.model = model
-        self.warning = warning  # why the faster LiteRT engine is not the one running, when it should be
+        self.warning = warning  # why a faster exported engine is not the one running, when it should be
         import keras  # imported already: the model exists; its backend, not KERAS_BACKEND, is the one running
 
         self._forward = jax_forward(model) if keras.backend.backend() == "jax" else None
@@ -84,6 +86,7 @@ class LiteRTEngine:
     """Runs a ``.tflite`` model with the LiteRT interpreter, resizing its batch as needed."""
 
     name = "litert"
+    warning = ""  # why a faster engine is not the one running, when it should be
 
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter
@@ -122,19 +125,27 @@ class LiteRTEngine:
 
 
 class OnnxEngine:
-    """Runs a ``.onnx`` export with ONNX Runtime (to check it; the browser runs it with onnxruntime-web)."""
+    """Runs a ``.onnx`` export with ONNX Runtime; its threads busy-wait only while a call runs
+    (``cpu_session``), so they leave the cores to the detector between calls."""
 
     name = "onnx"
+    warning = ""
 
     def __init__(self, path: str | os.PathLike):
-        import onnxruntime
+        from fer_core.inference.small_nets import cpu_session
 
         self.path = Path(path)
         try:
-            self._session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+            self._session = cpu_session(str(self.path))
         except Exception as error:  # onnxruntime raises its own types for a bad file
             raise ModelError(f"{self.path}: not an ONNX model this runtime can load ({error})") from None
-        self._input = self._session.get_inputs()[0].name
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if (len(inputs) != 1 or tuple(inputs[0].shape[1:]) != INPUT_SHAPE
+                or len(outputs) != 1 or tuple(outputs[0].shape[1:]) != (NUM_CLASSES,)):
+            shapes = [tuple(item.shape) for item in (*inputs, *outputs)]
+            raise ModelError(f"{self.path}: the ONNX model's inputs and outputs are {shapes}; expected "
+                             "(N, 48, 48, 1) to (N, 7)")
+        self._input = inputs[0].name
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -143,31 +154,42 @@ class OnnxEngine:
         return self._session.run(None, {self._input: x})[0]
 
 
+EXPORT_ENGINES = {"onnx": OnnxEngine, "litert": LiteRTEngine}
+
+
 def open_engine(model_path: str | os.PathLike, card: dict, engine: str = "auto"):
-    """The engine for a model: LiteRT when asked (or on auto, when a matching export and the
-    runtime exist), otherwise Keras."""
+    """The engine for a model: the export asked for, or on auto the fastest up-to-date export whose
+    runtime is installed (``fastest_exports``), otherwise Keras."""
     if engine not in ENGINES:
         raise ModelError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
     from fer_core.artifacts.cards import check_card
     from fer_core.artifacts.keras_files import load_keras_model
 
     check_card(card, model_path)
-    warning = ""
-    if engine in ("auto", "litert"):
-        lite = matching_litert_file(model_path, card)
-        if lite is not None and litert_available():
-            try:
-                verify_litert_file(lite, card)
-                return LiteRTEngine(lite)
-            except ModelError as error:
-                if engine == "litert":
-                    raise
-                warning = f"{error}; predicting with the Keras model instead (slower)"
-        elif engine == "litert":
-            why = ("ai-edge-litert is not installed" if not litert_available() else
-                   f"no up-to-date {litert_path_for(model_path).name}; run python -m fer_core export "
-                   f"--model {model_path}")
-            raise ModelError(f"{model_path}: cannot use the LiteRT engine: {why}")
+    if engine in EXPORT_KINDS:
+        kind = EXPORT_KINDS[engine]
+        if not runtime_available(engine):
+            raise ModelError(f"{model_path}: cannot use the {engine} engine: {kind.package} is not installed")
+        if matching_export(model_path, card, engine) is None:
+            raise ModelError(f"{model_path}: cannot use the {engine} engine: no up-to-date "
+                             f"{export_path_for(model_path, engine).name}; run python -m fer_core export "
+                             f"--model {model_path}{' --format onnx' if engine == 'onnx' else ''}")
+    candidates = [engine] if engine in EXPORT_KINDS else fastest_exports(model_path, card) if engine == "auto" else []
+    problems = []
+    for kind in candidates:
+        path = export_path_for(model_path, kind)
+        try:
+            verify_export(path, card, kind)
+            runner = EXPORT_ENGINES[kind](path)
+        except ModelError as error:
+            if engine == kind:
+                raise
+            problems.append(str(error))
+            continue
+        if problems:
+            runner.warning = f"{'; '.join(problems)}; predicting with its {kind} export instead"
+        return runner
+    warning = f"{'; '.join(problems)}; predicting with the Keras model instead (slower)" if problems else ""
     model = load_keras_model(model_path)
     check_card(card, model_path, model)
     return KerasEngine(model, warning)

@@ -73,7 +73,7 @@ class PredictorConfig:
     tta: bool = True  # average each face's probabilities with its mirror image's (flip TTA)...
     skip_mirror_from: float = 0.8  # ...unless the face alone gives one expression this or more (1.0: mirror all)
     limits: Limits = DEFAULT_LIMITS
-    engine: str = "auto"  # auto (LiteRT when a matching export exists, else Keras) | litert | keras
+    engine: str = "auto"  # auto (the fastest up-to-date export, else Keras) | onnx | litert | keras
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.skip_mirror_from <= 1.0:
@@ -117,12 +117,12 @@ class Predictor:
 
     @property
     def warning(self) -> str:
-        """Why this predictor runs slower than it should (a damaged LiteRT file, say); '' when all is well."""
+        """Why this predictor runs slower than it should (a damaged exported file, say); '' when all is well."""
         return getattr(self.engine, "warning", "")
 
     @property
     def engine_name(self) -> str:
-        """``litert`` or ``keras``: what runs the model."""
+        """``onnx``, ``litert`` or ``keras``: what runs the model."""
         return getattr(self.engine, "name", "keras")
 
     @property
@@ -197,7 +197,7 @@ class Predictor:
     def explain(self, face: Face, class_name: str | None = None) -> np.ndarray:
         """Grad-CAM heat map (48 x 48, 0..1) of why ``face`` is ``class_name`` (default: its label).
 
-        Needs the Keras model: with the LiteRT engine, the first call loads it (and TensorFlow)."""
+        Needs the Keras model: with an exported engine, the first call loads it (and TensorFlow)."""
         from fer_core.inference.explain import class_index, explainer_for
 
         target = class_index(class_name or face.label)

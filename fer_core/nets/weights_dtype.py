@@ -5,7 +5,7 @@ rebuilds the model with float16 layers, which halves the file, so two ``vgg_fer`
 each in float32) fit the 25 MB budget of the shipped model. ``load_keras_model`` rebuilds such a
 model with float32 layers again, so every engine computes as before (float16 arithmetic is slow on
 most CPUs) and only the rounding of the weights to 16 bits remains: 11 significant bits, far finer
-than the int8 weights of the LiteRT file the app runs.
+than the int8 weights of the exported file the app runs.
 """
 
 from __future__ import annotations

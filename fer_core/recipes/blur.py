@@ -98,7 +98,7 @@ def make_blurred_model(config: BlurConfig, data: Dataset, out_path: str | os.Pat
     trials = try_blurs(network, val_data.images, val_data.labels, config.sigmas)
     chosen = best_trial(trials)
     model = with_input_blur(network, chosen.sigma)
-    blurred_card = {key: value for key, value in card.items() if key not in ("litert", "command")}
+    blurred_card = {key: value for key, value in card.items() if key not in ("litert", "onnx", "command")}
     blurred_card.update(
         name=f"{card.get('name', 'model')} + input blur (Gaussian sigma {chosen.sigma:g} px)",
         parameters=int(model.count_params()),

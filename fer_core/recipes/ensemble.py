@@ -3,7 +3,7 @@
 Independently trained networks make different mistakes, so the mean of their probabilities is
 more accurate than any one of them. The ensemble is an ordinary Keras functional model (the
 members are nested models, the output a ``layers.Average``), so it saves, loads in safe mode,
-exports to LiteRT and predicts like any other model in ``models/``. Its card records every
+exports to ONNX or LiteRT and predicts like any other model in ``models/``. Its card records every
 member's own card (command, history, metrics), so the chain of commands that made it stays
 reproducible.
 """

@@ -53,7 +53,7 @@ def full_card(model) -> dict:
 def test_the_default_card_keeps_what_the_app_needs_and_leaves_the_histories_aside():
     card = json.loads(MODEL.with_suffix(".json").read_text())
     assert MODEL.with_suffix(".json").stat().st_size < 60_000
-    assert {"title", "summary", "metrics", "validation_split", "temperature", "uncertain_below", "litert"} <= set(card)
+    assert {"title", "summary", "metrics", "validation_split", "temperature", "uncertain_below", "litert", "onnx"} <= set(card)
     assert all("history" not in member for member in card["members"])
     full = full_card(MODEL)
     assert [member["file"] for member in full["members"]] == [member["file"] for member in card["members"]]
@@ -91,6 +91,7 @@ def test_publictest_accuracy_matches_the_card_within_half_a_point(model, tta, ke
     measured = predictor.evaluate(data.images, data.labels, split="PublicTest", tta=tta)
     card = json.loads(model.with_suffix(".json").read_text())
     assert abs(measured.accuracy - card["metrics"][key]["accuracy"]) <= 0.005
-    litert = card.get("litert", {}).get("accuracy")  # an int8 export: the card has its own numbers too
-    if predictor.engine_name == "litert" and litert:
-        assert measured.accuracy == pytest.approx(litert["litert (flip TTA)" if tta else "litert"], abs=1e-4)
+    engine = predictor.engine_name
+    exported = card.get(engine, {}).get("accuracy")  # an int8 export: the card has its own numbers too
+    if exported:  # int8 kernels round differently on CPUs with other vector instructions: a few faces
+        assert measured.accuracy == pytest.approx(exported[f"{engine} (flip TTA)" if tta else engine], abs=0.002)

@@ -1,4 +1,5 @@
-"""The LiteRT engine: exported once, same probabilities as Keras, never used when stale."""
+"""The exported engines (LiteRT, ONNX): exported once, same probabilities as Keras, never used when stale,
+the fastest chosen."""
 
 import shutil
 
@@ -7,7 +8,7 @@ import pytest
 from conftest import needs_tensorflow
 
 from fer_core.artifacts.cards import card_path, read_card
-from fer_core.artifacts.exports import litert_path_for, matching_litert_file
+from fer_core.artifacts.exports import litert_path_for, matching_export
 from fer_core.artifacts.keras_files import load_keras_model
 from fer_core.errors import ModelError
 from fer_core.inference.engines import KerasEngine, LiteRTEngine, open_engine
@@ -73,7 +74,7 @@ def test_a_stale_export_is_never_used(exported, tmp_path):
     card = read_card(changed)
     card["litert"]["keras_sha256"] = "0" * 64  # the .keras file was retrained since the export
     card_path(changed).write_text(__import__("json").dumps(card))
-    assert matching_litert_file(changed, card) is None
+    assert matching_export(changed, card, "litert") is None
     assert Predictor.load(changed).engine_name == "keras"
     with pytest.raises(ModelError, match="no up-to-date tiny.tflite"):
         open_engine(changed, card, "litert")
@@ -89,14 +90,14 @@ def test_a_garbage_tflite_file_is_refused_with_its_name(tmp_path):
 @needs_tensorflow
 def test_unknown_engine_name_lists_the_choices(exported):
     model, _ = exported
-    with pytest.raises(ModelError, match="auto, litert, keras"):
-        open_engine(model, {}, "onnx")
+    with pytest.raises(ModelError, match="auto, onnx, litert, keras"):
+        open_engine(model, {}, "tensorrt")
 
 
 def test_the_shipped_model_has_an_up_to_date_export():
     from fer_core.paths import DEFAULT_MODEL_PATH
 
-    assert matching_litert_file(DEFAULT_MODEL_PATH, read_card(DEFAULT_MODEL_PATH)) is not None, \
+    assert matching_export(DEFAULT_MODEL_PATH, read_card(DEFAULT_MODEL_PATH), "litert") is not None, \
         "run: python -m fer_core export"
 
 
@@ -168,8 +169,8 @@ def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_cop
     assert list_models(model_copy.parent)[0].accuracy == keras_accuracy
 
 
-@pytest.mark.slow  # two ONNX conversions; CI runs it
-@pytest.mark.parametrize("quantize", ["none", "dynamic"])
+@pytest.mark.slow  # three ONNX conversions; CI runs it
+@pytest.mark.parametrize("quantize", ["none", "dynamic", "static"])
 def test_an_onnx_export_agrees_with_keras_and_is_measured_on_real_faces(model_copy, quantize):
     pytest.importorskip("tf2onnx")
     from fer_core.artifacts.exports import onnx_path_for
@@ -192,3 +193,78 @@ def test_an_onnx_export_needs_faces_to_be_measured_on(model_copy):
     with pytest.raises(ModelError, match="an ONNX export must be measured on real faces; give the dataset"):
         export_model(model_copy, ExportConfig(format="onnx"))
     assert not onnx_path_for(model_copy).exists()
+
+
+def test_the_shipped_model_runs_its_int8_onnx_file():
+    from fer_core.artifacts.exports import fastest_exports
+    from fer_core.paths import DEFAULT_MODEL_PATH
+
+    card = read_card(DEFAULT_MODEL_PATH)
+    assert card["onnx"]["quantization"] == "static", "run: python -m fer_core export --format onnx --quantize static"
+    assert fastest_exports(DEFAULT_MODEL_PATH, card)[0] == "onnx"
+    assert Predictor.load().engine_name == "onnx"
+
+
+def _card_with_exports(model, **quantizations) -> dict:
+    """``model``'s card recording an export of each kind given (files of any bytes), as export writes them."""
+    from fer_core.artifacts.exports import export_path_for, file_sha256
+
+    card = read_card(model)
+    for kind, quantization in quantizations.items():
+        export_path_for(model, kind).write_bytes(b"an export")
+        card[kind] = {"keras_sha256": file_sha256(model), "quantization": quantization}
+    return card
+
+
+@pytest.mark.parametrize("quantizations, fastest_first", [
+    ({"onnx": "static", "litert": "dynamic"}, ["onnx", "litert"]),
+    ({"onnx": "none", "litert": "dynamic"}, ["litert", "onnx"]),
+    ({"onnx": "dynamic", "litert": "dynamic"}, ["litert", "onnx"]),
+    ({"onnx": "static"}, ["onnx"]),
+])
+def test_auto_tries_int8_activations_then_int8_weights_then_float32(model_copy, quantizations, fastest_first):
+    from fer_core.artifacts.exports import fastest_exports
+
+    card = _card_with_exports(model_copy, **quantizations)
+    assert fastest_exports(model_copy, card) == fastest_first
+    card["onnx"]["keras_sha256"] = "0" * 64  # retrained since: the ONNX file is stale
+    assert fastest_exports(model_copy, card) == [kind for kind in fastest_first if kind != "onnx"]
+
+
+@needs_tensorflow
+def test_a_damaged_onnx_file_gives_way_to_the_litert_one_with_a_warning(exported, tmp_path):
+    from fer_core.artifacts.exports import onnx_path_for
+
+    model, _ = exported
+    copy = tmp_path / "tiny.keras"
+    for source, target in ((model, copy), (card_path(model), card_path(copy)), (litert_path_for(model), litert_path_for(copy))):
+        shutil.copy(source, target)
+    card = _card_with_exports(copy, onnx="static")
+    card["onnx"]["onnx_sha256"] = "0" * 64  # what export recorded; the file on disk is not that
+    card_path(copy).write_text(__import__("json").dumps(card))
+    predictor = Predictor.load(copy)
+    assert predictor.engine_name == "litert"
+    assert f"{onnx_path_for(copy)}: the file does not match the SHA-256 recorded at export" in predictor.warning
+    with pytest.raises(ModelError, match="does not match the SHA-256"):
+        open_engine(copy, card, "onnx")
+
+
+def test_an_onnx_file_that_is_not_an_expression_model_is_refused_with_its_name(tmp_path):
+    from fer_core.inference.engines import OnnxEngine
+    from fer_core.paths import ROLL_MODEL
+
+    garbage = tmp_path / "bad.onnx"
+    garbage.write_bytes(b"not a protobuf at all")
+    with pytest.raises(ModelError, match="bad.onnx: not an ONNX model"):
+        OnnxEngine(garbage)
+    with pytest.raises(ModelError, match=r"face_roll.onnx: the ONNX model's inputs and outputs are .*expected"):
+        OnnxEngine(ROLL_MODEL)  # 48 x 48 x 1 in, a turn out
+
+
+def test_a_static_export_is_onnx_only_and_calibrated_apart_from_its_scoring_split(model_copy):
+    with pytest.raises(ModelError, match="--quantize static .* is for --format onnx"):
+        export_model(model_copy, ExportConfig(quantize="static"), _tiny_dataset())
+    with pytest.raises(ModelError, match="calibrated on PublicTest and measured on PublicTest"):
+        export_model(model_copy, ExportConfig(format="onnx", quantize="static", calibration_split="PublicTest"),
+                     _tiny_dataset())
+    assert sorted(path.name for path in model_copy.parent.iterdir()) == ["tiny.json", "tiny.keras"]

@@ -64,13 +64,18 @@ def test_auto_engine_prefers_an_up_to_date_export(exported):
     assert np.abs(predictor.classify(faces) - keras_predictor.classify(faces)).max() <= PARITY_TOLERANCE
 
 
+def _copy_with_its_export(model, folder):
+    """``model``, its card and its LiteRT file copied into ``folder``; the copy's path."""
+    copy = folder / model.name
+    for path_of in (lambda path: path, card_path, litert_path_for):
+        shutil.copy(path_of(model), path_of(copy))
+    return copy
+
+
 @needs_tensorflow
 def test_a_stale_export_is_never_used(exported, tmp_path):
     model, _ = exported
-    changed = tmp_path / "tiny.keras"
-    shutil.copy(model, changed)
-    shutil.copy(card_path(model), card_path(changed))
-    shutil.copy(litert_path_for(model), litert_path_for(changed))
+    changed = _copy_with_its_export(model, tmp_path)
     card = read_card(changed)
     card["litert"]["keras_sha256"] = "0" * 64  # the .keras file was retrained since the export
     card_path(changed).write_text(__import__("json").dumps(card))
@@ -80,11 +85,15 @@ def test_a_stale_export_is_never_used(exported, tmp_path):
         open_engine(changed, card, "litert")
 
 
-def test_a_garbage_tflite_file_is_refused_with_its_name(tmp_path):
-    bad = tmp_path / "bad.tflite"
-    bad.write_bytes(b"not a flatbuffer at all")
-    with pytest.raises(ModelError, match="bad.tflite"):
-        LiteRTEngine(bad)
+@pytest.mark.parametrize("kind", ["litert", "onnx"])
+def test_a_garbage_export_is_refused_with_its_name(tmp_path, kind):
+    from fer_core.artifacts.exports import export_path_for
+    from fer_core.inference.engines import EXPORT_ENGINES
+
+    bad = export_path_for(tmp_path / "bad.keras", kind)
+    bad.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match=rf"{bad.name}: not an? \w+ model this runtime can load"):
+        EXPORT_ENGINES[kind](bad)
 
 
 @needs_tensorflow
@@ -236,9 +245,7 @@ def test_a_damaged_onnx_file_gives_way_to_the_litert_one_with_a_warning(exported
     from fer_core.artifacts.exports import onnx_path_for
 
     model, _ = exported
-    copy = tmp_path / "tiny.keras"
-    for source, target in ((model, copy), (card_path(model), card_path(copy)), (litert_path_for(model), litert_path_for(copy))):
-        shutil.copy(source, target)
+    copy = _copy_with_its_export(model, tmp_path)
     card = _card_with_exports(copy, onnx="static")
     card["onnx"]["onnx_sha256"] = "0" * 64  # what export recorded; the file on disk is not that
     card_path(copy).write_text(__import__("json").dumps(card))
@@ -249,14 +256,10 @@ def test_a_damaged_onnx_file_gives_way_to_the_litert_one_with_a_warning(exported
         open_engine(copy, card, "onnx")
 
 
-def test_an_onnx_file_that_is_not_an_expression_model_is_refused_with_its_name(tmp_path):
+def test_an_onnx_file_that_is_not_an_expression_model_is_refused_with_its_name():
     from fer_core.inference.engines import OnnxEngine
     from fer_core.paths import ROLL_MODEL
 
-    garbage = tmp_path / "bad.onnx"
-    garbage.write_bytes(b"not a protobuf at all")
-    with pytest.raises(ModelError, match="bad.onnx: not an ONNX model"):
-        OnnxEngine(garbage)
     with pytest.raises(ModelError, match=r"face_roll.onnx: the ONNX model's inputs and outputs are .*expected"):
         OnnxEngine(ROLL_MODEL)  # 48 x 48 x 1 in, a turn out
 

@@ -47,6 +47,7 @@ def build_variant(name: str):
 
 def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, str, str], Path]:
     """An exported file per architecture (or ensemble), format and quantization."""
+    from fer_core.artifacts.exports import export_path_for
     from fer_core.geometry import INPUT_SHAPE
     from fer_core.recipes.export import EXPORT_FORMATS
 
@@ -56,7 +57,7 @@ def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, s
         model = build_variant(arch)
         model(calibration[:1])  # builds the model, which an ONNX export needs
         for kind, quantize in VARIANTS:
-            path = folder / f"{arch}_{quantize}.{'tflite' if kind == 'litert' else 'onnx'}"
+            path = export_path_for(folder / f"{arch}_{quantize}.keras", kind)
             EXPORT_FORMATS[kind].write(model, path, quantize=quantize, calibration=calibration)
             files[arch, kind, quantize] = path
     return files
@@ -64,9 +65,9 @@ def export_variants(architectures: list[str], folder: Path) -> dict[tuple[str, s
 
 def time_files(files: dict, *, rounds: int, repeats: int) -> dict:
     """Median milliseconds for a face and its mirror image, per file, alternating in rounds."""
-    from fer_core.inference.engines import LiteRTEngine, OnnxEngine
+    from fer_core.inference.engines import EXPORT_ENGINES, LiteRTEngine
 
-    engines = {key: LiteRTEngine(path, num_threads=2) if key[1] == "litert" else OnnxEngine(path)
+    engines = {key: LiteRTEngine(path, num_threads=2) if key[1] == "litert" else EXPORT_ENGINES[key[1]](path)
                for key, path in files.items()}
     pair = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
     times = {key: [] for key in engines}

@@ -120,11 +120,13 @@ class ProjectPipeline:
     """``fer_core.Predictor`` with the shipped model: bytes in, labelled faces out."""
 
     def __init__(self, skip_mirror_from: float | None = None, engine: str = "auto"):
+        from dataclasses import replace
+
         from fer_core.inference.predictor import Predictor, PredictorConfig
 
         config = PredictorConfig(engine=engine)
         if skip_mirror_from is not None:
-            config = PredictorConfig(engine=engine, skip_mirror_from=skip_mirror_from)
+            config = replace(config, skip_mirror_from=skip_mirror_from)
         self.predictor = Predictor.load(config=config)
 
     def __call__(self, data: bytes) -> int:

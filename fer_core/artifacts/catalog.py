@@ -63,10 +63,10 @@ def headline_accuracy(path: Path, card: dict) -> float | None:
     split = card.get("validation_split")
     if not split:
         return None
-    for kind in fastest_exports(path, card)[:1]:
-        measured = card[kind].get("accuracy") or {}
-        if measured.get("split") == split:
-            return measured[kind]
+    fastest = fastest_exports(path, card)
+    measured = (card[fastest[0]].get("accuracy") or {}) if fastest else {}
+    if measured.get("split") == split:
+        return measured[fastest[0]]
     return card.get("metrics", {}).get(split, {}).get("accuracy")
 
 

@@ -54,16 +54,6 @@ def export_path_for(model_path: str | os.PathLike, kind: str) -> Path:
     return Path(model_path).with_suffix(EXPORT_KINDS[kind].suffix)
 
 
-def litert_path_for(model_path: str | os.PathLike) -> Path:
-    """Where the LiteRT export of ``x.keras`` lives: ``x.tflite`` beside it."""
-    return export_path_for(model_path, "litert")
-
-
-def onnx_path_for(model_path: str | os.PathLike) -> Path:
-    """Where the ONNX export of ``x.keras`` lives: ``x.onnx`` beside it."""
-    return export_path_for(model_path, "onnx")
-
-
 def matching_export(model_path: str | os.PathLike, card: dict, kind: str) -> Path | None:
     """The ``kind`` export of this exact ``.keras`` file, or None when absent or stale."""
     record = card.get(kind) or {}
@@ -82,8 +72,10 @@ def verify_export(path: Path, card: dict, kind: str) -> None:
                          "changed since)")
 
 
+@functools.cache
 def runtime_available(kind: str) -> bool:
-    """Whether the runtime of the ``kind`` export (ONNX Runtime, ``ai-edge-litert``) is installed."""
+    """Whether the runtime of the ``kind`` export (ONNX Runtime, ``ai-edge-litert``) is installed
+    (asked once a process: the model list asks on every Streamlit rerun)."""
     try:
         importlib.import_module(EXPORT_KINDS[kind].runtime)
     except ImportError:

@@ -17,7 +17,7 @@ from fer_core.artifacts.exports import EXPORT_KINDS, export_path_for, file_sha25
 from fer_core.backend import tensorflow_installed
 from fer_core.errors import ModelError
 from fer_core.geometry import INPUT_SHAPE
-from fer_core.inference.engines import KerasEngine, LiteRTEngine, OnnxEngine
+from fer_core.inference.engines import EXPORT_ENGINES, KerasEngine
 from fer_core.quiet import native_stderr_silenced
 
 PARITY_TOLERANCE = 1e-4  # largest allowed |keras - litert| probability difference (float32 export)
@@ -54,7 +54,6 @@ class ExportFormat:
     name: str  # the card's record (``EXPORT_KINDS``) and the accuracy keys
     title: str
     write: Callable  # (model, path, *, quantize, calibration) -> None
-    engine: Callable  # path -> an engine called like a Keras model
     measured_always: bool  # measured on real faces even without int8 weights
 
 
@@ -109,7 +108,7 @@ def export_model(model_path: str | os.PathLike, config: ExportConfig = ExportCon
         x = np.random.default_rng(config.seed).integers(0, 256, (config.samples, *INPUT_SHAPE)).astype(np.float32)
         expected = np.asarray(model(x, training=False))  # also builds the model, which an ONNX export needs
         kind.write(model, candidate, quantize=config.quantize, calibration=calibration)
-        exported = kind.engine(candidate)
+        exported = EXPORT_ENGINES[kind.name](candidate)
         difference = float(np.abs(expected - exported(x)).max())
         if difference > tolerance:
             raise ModelError(f"{model_path}: the {kind.title} export differs from Keras by {difference:.2e} "
@@ -204,6 +203,7 @@ def quantize_onnx_statically(plain: Path, path: Path, calibration: np.ndarray) -
     """Int8 weights and activations for ONNX Runtime. One scale a tensor, not a channel: on CPUs
     without AVX-512 ONNX Runtime multiplies uint8 by int8 with an instruction that saturates at
     16 bits, and per-channel weights, using their whole range, cost the shipped model 2 points."""
+    from onnx import load_model
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -216,14 +216,12 @@ def quantize_onnx_statically(plain: Path, path: Path, calibration: np.ndarray) -
 
     prepared = path.with_name(path.stem + ".prepared.onnx")
     quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
-    from onnx import load_model
-
     name = load_model(str(prepared), load_external_data=False).graph.input[0].name
     quantize_static(str(prepared), str(path), Faces(name), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=False)
 
 
 EXPORT_FORMATS = {
-    "litert": ExportFormat("litert", "LiteRT", write_litert, LiteRTEngine, measured_always=False),
-    "onnx": ExportFormat("onnx", "ONNX", write_onnx, OnnxEngine, measured_always=True),
+    "litert": ExportFormat("litert", "LiteRT", write_litert, measured_always=False),
+    "onnx": ExportFormat("onnx", "ONNX", write_onnx, measured_always=True),
 }

@@ -8,7 +8,7 @@ import pytest
 from conftest import needs_tensorflow
 
 from fer_core.artifacts.cards import card_path, read_card
-from fer_core.artifacts.exports import litert_path_for, matching_export
+from fer_core.artifacts.exports import export_path_for, matching_export
 from fer_core.artifacts.keras_files import load_keras_model
 from fer_core.errors import ModelError
 from fer_core.inference.engines import KerasEngine, LiteRTEngine, open_engine
@@ -38,7 +38,7 @@ def exported(tiny_model_path, tmp_path_factory):
 @needs_tensorflow
 def test_export_writes_the_file_and_records_it_in_the_card(exported):
     model, record = exported
-    assert litert_path_for(model).is_file()
+    assert export_path_for(model, "litert").is_file()
     assert record["max_difference"] <= PARITY_TOLERANCE
     assert read_card(model)["litert"] == record
 
@@ -47,7 +47,7 @@ def test_export_writes_the_file_and_records_it_in_the_card(exported):
 def test_litert_gives_the_keras_probabilities_within_1e4_for_any_batch_size(exported):
     model, _ = exported
     keras_engine = KerasEngine(load_keras_model(model))
-    lite = LiteRTEngine(litert_path_for(model))
+    lite = LiteRTEngine(export_path_for(model, "litert"))
     rng = np.random.default_rng(7)
     for n in (1, 2, 5, 1, 33):
         x = rng.integers(0, 256, (n, 48, 48, 1)).astype(np.float32)
@@ -67,7 +67,7 @@ def test_auto_engine_prefers_an_up_to_date_export(exported):
 def _copy_with_its_export(model, folder):
     """``model``, its card and its LiteRT file copied into ``folder``; the copy's path."""
     copy = folder / model.name
-    for path_of in (lambda path: path, card_path, litert_path_for):
+    for path_of in (lambda path: path, card_path, lambda path: export_path_for(path, "litert")):
         shutil.copy(path_of(model), path_of(copy))
     return copy
 
@@ -87,7 +87,6 @@ def test_a_stale_export_is_never_used(exported, tmp_path):
 
 @pytest.mark.parametrize("kind", ["litert", "onnx"])
 def test_a_garbage_export_is_refused_with_its_name(tmp_path, kind):
-    from fer_core.artifacts.exports import export_path_for
     from fer_core.inference.engines import EXPORT_ENGINES
 
     bad = export_path_for(tmp_path / "bad.keras", kind)
@@ -147,7 +146,7 @@ def test_an_int8_export_needs_faces_to_be_measured_on(model_copy):
         export_model(model_copy, ExportConfig(quantize="dynamic"))
     with pytest.raises(ModelError, match="none, dynamic"):
         export_model(model_copy, ExportConfig(quantize="float16"))
-    assert not litert_path_for(model_copy).exists() and "litert" not in read_card(model_copy)
+    assert not export_path_for(model_copy, "litert").exists() and "litert" not in read_card(model_copy)
 
 
 @needs_tensorflow
@@ -155,11 +154,11 @@ def test_an_int8_export_that_loses_accuracy_is_refused_and_the_old_one_kept(mode
     import fer_core.recipes.export as export
 
     float_record = export_model(model_copy)
-    before = litert_path_for(model_copy).read_bytes()
+    before = export_path_for(model_copy, "litert").read_bytes()
     monkeypatch.setattr(export, "QUANTIZED_MAX_ACCURACY_DROP", -1.0)  # any export now counts as a loss
     with pytest.raises(ModelError, match="less accurate on PublicTest"):
         export_model(model_copy, ExportConfig(quantize="dynamic"), _tiny_dataset())
-    assert litert_path_for(model_copy).read_bytes() == before and read_card(model_copy)["litert"] == float_record
+    assert export_path_for(model_copy, "litert").read_bytes() == before and read_card(model_copy)["litert"] == float_record
     assert sorted(path.name for path in model_copy.parent.iterdir()) == ["tiny.json", "tiny.keras", "tiny.tflite"]
 
 
@@ -182,26 +181,23 @@ def test_the_model_list_quotes_the_accuracy_of_the_engine_the_app_runs(model_cop
 @pytest.mark.parametrize("quantize", ["none", "dynamic", "static"])
 def test_an_onnx_export_agrees_with_keras_and_is_measured_on_real_faces(model_copy, quantize):
     pytest.importorskip("tf2onnx")
-    from fer_core.artifacts.exports import onnx_path_for
     from fer_core.inference.engines import OnnxEngine
 
     record = export_model(model_copy, ExportConfig(format="onnx", quantize=quantize), _tiny_dataset())
-    assert onnx_path_for(model_copy).is_file() and read_card(model_copy)["onnx"] == record
+    assert export_path_for(model_copy, "onnx").is_file() and read_card(model_copy)["onnx"] == record
     assert record["max_difference"] <= (PARITY_TOLERANCE if quantize == "none" else QUANTIZED_TOLERANCE)
     for view in ("", " (flip TTA)"):
         assert record["accuracy"][f"keras{view}"] - record["accuracy"][f"onnx{view}"] <= QUANTIZED_MAX_ACCURACY_DROP
     faces = np.random.default_rng(5).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
     keras_out = KerasEngine(load_keras_model(model_copy))(faces)
-    assert np.abs(OnnxEngine(onnx_path_for(model_copy))(faces) - keras_out).max() <= record["max_difference"] + 1e-6
-    assert "litert" not in read_card(model_copy)  # the app's own export is untouched
+    assert np.abs(OnnxEngine(export_path_for(model_copy, "onnx"))(faces) - keras_out).max() <= record["max_difference"] + 1e-6
+    assert "litert" not in read_card(model_copy)  # the LiteRT export is untouched
 
 
 def test_an_onnx_export_needs_faces_to_be_measured_on(model_copy):
-    from fer_core.artifacts.exports import onnx_path_for
-
     with pytest.raises(ModelError, match="an ONNX export must be measured on real faces; give the dataset"):
         export_model(model_copy, ExportConfig(format="onnx"))
-    assert not onnx_path_for(model_copy).exists()
+    assert not export_path_for(model_copy, "onnx").exists()
 
 
 def test_the_shipped_model_runs_its_int8_onnx_file():
@@ -216,7 +212,7 @@ def test_the_shipped_model_runs_its_int8_onnx_file():
 
 def _card_with_exports(model, **quantizations) -> dict:
     """``model``'s card recording an export of each kind given (files of any bytes), as export writes them."""
-    from fer_core.artifacts.exports import export_path_for, file_sha256
+    from fer_core.artifacts.exports import file_sha256
 
     card = read_card(model)
     for kind, quantization in quantizations.items():
@@ -242,8 +238,6 @@ def test_auto_tries_int8_activations_then_int8_weights_then_float32(model_copy, 
 
 @needs_tensorflow
 def test_a_damaged_onnx_file_gives_way_to_the_litert_one_with_a_warning(exported, tmp_path):
-    from fer_core.artifacts.exports import onnx_path_for
-
     model, _ = exported
     copy = _copy_with_its_export(model, tmp_path)
     card = _card_with_exports(copy, onnx="static")
@@ -251,7 +245,7 @@ def test_a_damaged_onnx_file_gives_way_to_the_litert_one_with_a_warning(exported
     card_path(copy).write_text(__import__("json").dumps(card))
     predictor = Predictor.load(copy)
     assert predictor.engine_name == "litert"
-    assert f"{onnx_path_for(copy)}: the file does not match the SHA-256 recorded at export" in predictor.warning
+    assert f"{export_path_for(copy, 'onnx')}: the file does not match the SHA-256 recorded at export" in predictor.warning
     with pytest.raises(ModelError, match="does not match the SHA-256"):
         open_engine(copy, card, "onnx")
 

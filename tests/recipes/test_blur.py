@@ -189,7 +189,7 @@ def test_sigmas_out_of_range_are_refused():
 @needs_tensorflow
 def test_the_litert_export_of_a_blurred_model_matches_keras(tiny_model_path, tmp_path):
     pytest.importorskip("ai_edge_litert")
-    from fer_core.artifacts.exports import litert_path_for
+    from fer_core.artifacts.exports import export_path_for
     from fer_core.inference.engines import LiteRTEngine
     from fer_core.recipes.export import export_model
 
@@ -197,6 +197,6 @@ def test_the_litert_export_of_a_blurred_model_matches_keras(tiny_model_path, tmp
     make_blurred_model(BlurConfig(model=str(tiny_model_path), sigmas=(0.6,)), tiny_dataset(), model)
     record = export_model(model)  # refuses an export that differs from Keras by more than 1e-4
     x = np.random.default_rng(2).integers(0, 256, (3, 48, 48, 1)).astype(np.float32)
-    lite = LiteRTEngine(litert_path_for(model))(x)
+    lite = LiteRTEngine(export_path_for(model, "litert"))(x)
     np.testing.assert_allclose(lite, np.asarray(load_keras_model(model)(x)), atol=1e-4)
     assert record["max_difference"] < 1e-4 and has_input_blur(load_keras_model(model))

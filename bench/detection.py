@@ -7,6 +7,9 @@ Builds its own photos from data it has:
 - 1280 x 720 composites: PublicTest faces upscaled to 40-400 px, turned by up to 30 degrees in
   the photo's plane, blended in with a soft oval mask, 2-6 to a photo, on textures and colour
   noise, then a random gamma (dark and bright), blur and JPEG quality;
+- with ``--misses-alone``, each face of 60 px and more the app misses, looked for again alone in a
+  photo (upright, nothing else in it, as ``bench/framing.py`` shows it) at 192 px, then at 96-384
+  px: whether the face itself or the photo around it is what the detector fails on;
 - photos without any face: scikit-image's chelsea, coffee, rocket, coins, hubble_deep_field,
   immunohistochemistry, brick, grass and gravel; and, given ``--real-photos``, the photos of those
   files or folders (real photos without a face), each seen upright and turned by
@@ -36,7 +39,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_core.data.composites import CLOSE_UP_LARGEST, as_rgb, box_finds_face, free_spot, paste_face
+from fer_core.data.composites import CLOSE_UP_LARGEST, as_rgb, box_finds_face, face_alone, free_spot, paste_face
 from fer_core.data.loading import load_dataset
 from fer_core.data.photo_folders import photo_files, read_photos
 from fer_core.inference.detector import DETECTORS, DetectorConfig, FaceDetector
@@ -45,6 +48,7 @@ SIZE_BINS = ((40, 60), (60, 120), (120, 250), (250, 401))
 ROTATION_BINS = ((0, 10), (10, 20), (20, 31))
 REAL_PHOTO_MAX_SIDE = 1920  # --real-photos are shrunk to this longest side (the detector sees at most 960)
 REAL_PHOTO_TURNS = (0.0, -30.0, -15.0, 15.0, 30.0)  # degrees each of the --real-photos is seen turned by
+ALONE_SCALES = (4, 2, 3, 6, 8)  # --misses-alone: a missed face alone at 192 px first, then at 96-384 px
 NO_FACE_PHOTOS = ("chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry", "brick",
                   "grass", "gravel")
 
@@ -140,6 +144,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         "false_alarms_per_composite": alarms / len(composites),
         "close_ups_framed_whole": int(close_ups.sum()),  # false alarms that are a close-up's whole face
         "recall_60px_and_more_with_close_ups": recall(sides >= 60, hits | close_ups)["recall"],
+        "missed_faces_60px_and_more": [face["face"] for _, face in missed if face["side"] >= 60],
         "detections_on_photos_without_a_face": no_face,
         "detections_on_real_photos_without_a_face": real,
         "level_angle_error_degrees": {"median": float(np.median(level_errors)),
@@ -147,6 +152,15 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         "ms_per_1280x720_photo": {"median": 1000 * statistics.median(seconds),
                                   "p90": 1000 * sorted(seconds)[int(0.9 * (len(seconds) - 1))]},
     }
+
+
+def found_alone(detector: FaceDetector, face: np.ndarray) -> int | None:
+    """The first of ``ALONE_SCALES`` at which ``detector`` finds ``face`` alone in a photo (upright,
+    edges repeated), or None."""
+    for scale in ALONE_SCALES:
+        if detector.find(face_alone(face, scale, 0.5)[0]):
+            return scale
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-photos", nargs="+", default=[], metavar="PHOTOS",
                         help="real photos without any face (files, or folders searched for photos), each also "
                              f"seen turned by {', '.join(f'{t:g}' for t in REAL_PHOTO_TURNS[1:])} degrees")
+    parser.add_argument("--misses-alone", action="store_true",
+                        help="look for each face the app misses again, alone in a photo (see above)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -203,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
                                        check_limit=args.check_limit, gray_look=not args.no_gray_look,
                                        align=not args.no_align)}
     results = {kind: measure(FaceDetector(configs[kind]), composites, no_face, real) for kind in DETECTORS[::-1]}
+    if args.misses_alone:
+        detector = FaceDetector(configs["yunet"])
+        scales = [found_alone(detector, faces[index]) for index in results["yunet"]["missed_faces_60px_and_more"]]
+        results["yunet"]["missed_faces_found_alone"] = {
+            "at 192 px": scales.count(ALONE_SCALES[0]),
+            "at 96-384 px": sum(scale is not None for scale in scales) - scales.count(ALONE_SCALES[0]),
+            "never": scales.count(None)}
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -239,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         if r["level_angle_error_degrees"] else "-" for r in results.values()) + " |")
     print("| ms per 1280x720 photo, median (p90) | " + " | ".join(
         f"{r['ms_per_1280x720_photo']['median']:.1f} ({r['ms_per_1280x720_photo']['p90']:.1f})" for r in results.values()) + " |")
+    if args.misses_alone:
+        alone = results["yunet"]["missed_faces_found_alone"]
+        print(f"\nThe app's {sum(alone.values())} missed faces of 60 px and more, each alone in a photo (upright): "
+              f"found at 192 px {alone['at 192 px']}, at another size (96-384 px) {alone['at 96-384 px']}, "
+              f"never {alone['never']}")
     return 0
 
 

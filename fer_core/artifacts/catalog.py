@@ -55,9 +55,10 @@ def list_models(folder: Path = MODELS_DIR) -> list[ModelEntry]:
 
 
 def headline_accuracy(path: Path, card: dict) -> float | None:
-    """The card's accuracy on its validation split, as the app will measure it: that of the
-    exported file the app runs (``fastest_exports``) when its export was measured on that split,
-    else the Keras model's."""
+    """The card's accuracy on its validation split, as the app will measure it: with flip TTA (the
+    app mirrors each face it is unsure of, which gives flip TTA's labels), on the exported file the
+    app runs (``fastest_exports``) when its export was measured on that split, else the Keras
+    model's; the plain figure where the card records no flip TTA one."""
     from fer_core.artifacts.exports import fastest_exports
 
     split = card.get("validation_split")
@@ -66,8 +67,9 @@ def headline_accuracy(path: Path, card: dict) -> float | None:
     fastest = fastest_exports(path, card)
     measured = (card[fastest[0]].get("accuracy") or {}) if fastest else {}
     if measured.get("split") == split:
-        return measured[fastest[0]]
-    return card.get("metrics", {}).get(split, {}).get("accuracy")
+        return measured.get(f"{fastest[0]} (flip TTA)", measured[fastest[0]])
+    metrics = card.get("metrics", {})
+    return (metrics.get(f"{split} (flip TTA)") or metrics.get(split) or {}).get("accuracy")
 
 
 def architecture_of(card: dict) -> str | None:

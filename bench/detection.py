@@ -108,7 +108,7 @@ def turned_views(photos: dict[str, np.ndarray], turns=REAL_PHOTO_TURNS) -> dict[
 
 def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.ndarray],
             real_photos: dict[str, np.ndarray] | None = None) -> dict:
-    found, alarms, seconds, level_errors = [], 0, [], []
+    found, alarms, seconds, level_errors, missed_60px = [], 0, [], [], []
     for photo, truth in composites:
         started = time.perf_counter()
         faces = detector.find(photo)
@@ -122,6 +122,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
             else:
                 missed.append((len(found), face))
             found.append([face["side"], abs(face["degrees"]), hit is not None, False])
+        missed_60px += [face["face"] for _, face in missed if face["side"] >= 60]
         alarms += len(faces) - len(used)
         for row, face in missed:  # a false alarm that is a close-up's whole face, counted apart
             whole = next((i for i, f in enumerate(faces) if i not in used and
@@ -144,7 +145,7 @@ def measure(detector: FaceDetector, composites, no_face_photos: dict[str, np.nda
         "false_alarms_per_composite": alarms / len(composites),
         "close_ups_framed_whole": int(close_ups.sum()),  # false alarms that are a close-up's whole face
         "recall_60px_and_more_with_close_ups": recall(sides >= 60, hits | close_ups)["recall"],
-        "missed_faces_60px_and_more": [face["face"] for _, face in missed if face["side"] >= 60],
+        "missed_faces_60px_and_more": missed_60px,
         "detections_on_photos_without_a_face": no_face,
         "detections_on_real_photos_without_a_face": real,
         "level_angle_error_degrees": {"median": float(np.median(level_errors)),

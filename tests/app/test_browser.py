@@ -55,7 +55,7 @@ def journey(request, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     for shipped in (REPO / "models").glob("*.*"):
-        if shipped.suffix in (".keras", ".json", ".tflite"):
+        if shipped.suffix in (".keras", ".json", ".tflite", ".onnx"):  # the app runs the .onnx file
             shutil.copy(shipped, models / shipped.name)
     cache = tmp_path / "cache"
     load_dataset(data, cache_dir=cache)  # parsed once here, so the pages' times are the pages' own

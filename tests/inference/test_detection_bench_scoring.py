@@ -26,12 +26,15 @@ def test_a_box_up_to_twice_a_missed_faces_square_is_a_false_alarm_counted_apart_
              {"centre": (600, 200), "side": 100, "degrees": 0.0, "face": 1},  # a box 1.8 times its square
              {"centre": (1000, 200), "side": 100, "degrees": 0.0, "face": 2}]  # a box 2.5 times: neither
     boxes = [(150, 150, 100, 100), (510, 110, 180, 180), (875, 75, 250, 250), (100, 500, 60, 60)]
-    result = measure(BoxesDetector(boxes), [(np.zeros((720, 1280, 3), np.uint8), faces)], {})
+    photo = np.zeros((720, 1280, 3), np.uint8)
+    result = measure(BoxesDetector(boxes), [(photo, faces)], {})
     assert result["recall_60px_and_more"] == {"faces": 3, "recall": 1 / 3}
     assert result["false_alarms_per_composite"] == 3
     assert result["close_ups_framed_whole"] == 1
     assert result["recall_60px_and_more_with_close_ups"] == 2 / 3
     assert result["missed_faces_60px_and_more"] == [1, 2]  # the faces' indices, a close-up's included
+    twice = measure(BoxesDetector(boxes), [(photo, faces), (photo, [dict(face, face=7) for face in faces])], {})
+    assert twice["missed_faces_60px_and_more"] == [1, 2, 7, 7]  # every photo's misses
 
 
 class SizeDetector:

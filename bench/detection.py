@@ -7,9 +7,6 @@ Builds its own photos from data it has:
 - 1280 x 720 composites: PublicTest faces upscaled to 40-400 px, turned by up to 30 degrees in
   the photo's plane, blended in with a soft oval mask, 2-6 to a photo, on textures and colour
   noise, then a random gamma (dark and bright), blur and JPEG quality;
-- with ``--misses-alone``, each face of 60 px and more the app misses, looked for again alone in a
-  photo (upright, nothing else in it, as ``bench/framing.py`` shows it) at 192 px, then at 96-384
-  px: whether the face itself or the photo around it is what the detector fails on;
 - photos without any face: scikit-image's chelsea, coffee, rocket, coins, hubble_deep_field,
   immunohistochemistry, brick, grass and gravel; and, given ``--real-photos``, the photos of those
   files or folders (real photos without a face), each seen upright and turned by
@@ -23,7 +20,10 @@ face no other box found stays a false alarm and a miss, and is also counted apar
 for Haar and YuNet in the same run: recall by face size and by rotation, recall on faces of 60
 px and more (also counting those boxes), false alarms, milliseconds per photo, and how well the
 crop is turned upright: the error of each found face's level angle (the roll network's,
-``inference.roll``) against the turn it was pasted with.
+``inference.roll``) against the turn it was pasted with. With ``--misses-alone`` it also looks
+for each face of 60 px and more the app missed again, alone in a photo (upright, nothing else in
+it, as ``bench/framing.py`` shows it) at 192 px, then at 96-384 px: whether the face itself or the
+photo around it is what the detector fails on.
 """
 
 from __future__ import annotations

@@ -219,10 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                                        large_look_side=args.large_look_side, verify_min_side=args.verify_min_side,
                                        check_limit=args.check_limit, gray_look=not args.no_gray_look,
                                        align=not args.no_align)}
-    results = {kind: measure(FaceDetector(configs[kind]), composites, no_face, real) for kind in DETECTORS[::-1]}
+    detectors = {kind: FaceDetector(configs[kind]) for kind in DETECTORS[::-1]}
+    results = {kind: measure(detector, composites, no_face, real) for kind, detector in detectors.items()}
     if args.misses_alone:
-        detector = FaceDetector(configs["yunet"])
-        scales = [found_alone(detector, faces[index]) for index in results["yunet"]["missed_faces_60px_and_more"]]
+        scales = [found_alone(detectors["yunet"], faces[index])
+                  for index in results["yunet"]["missed_faces_60px_and_more"]]
         results["yunet"]["missed_faces_found_alone"] = {
             "at 192 px": scales.count(ALONE_SCALES[0]),
             "at 96-384 px": sum(scale is not None for scale in scales) - scales.count(ALONE_SCALES[0]),
